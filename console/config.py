@@ -1,0 +1,116 @@
+"""The operator's configuration: `config.toml` loaded into frozen, strict pydantic models.
+
+Unknown keys are errors (a typo must not silently fall back to a default). A bad value is reported
+with its dotted key, the value given and what is expected, e.g.
+`config.toml: [risk] max_contracts_per_market = -5: must be greater than 0`.
+Secrets never live here: keys come from the environment or a key-file path (`[venue] key_file`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """config.toml could not be read or a value is invalid; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Fraction01 = Annotated[float, Field(gt=0, le=1)]
+
+
+class VenueConfig(_Section):
+    #: sim = the built-in exchange (started as a child process); demo / prod = Kalshi's hosts
+    name: Literal["sim", "demo", "prod"] = "sim"
+    #: environment variables that hold the Kalshi API key id and the private key path
+    key_id_env: str = "KALSHI_API_KEY_ID"
+    key_file_env: str = "KALSHI_PRIVATE_KEY_PATH"
+    #: or a key file path given here (the file, never the key itself)
+    key_file: str | None = None
+    #: production starts in paper mode unless this is true
+    live_trading: bool = False
+    request_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+class SimConfig(_Section):
+    port: Annotated[int, Field(ge=0, le=65535)] = 0
+    seed: int = 7
+    speed: Annotated[float, Field(gt=0, le=10_000)] = 1.0
+    accounts: Annotated[int, Field(ge=0, le=64)] = 2
+    balance_dollars: Annotated[int, Field(gt=0)] = 10_000
+
+
+class RiskConfig(_Section):
+    max_contracts_per_market: PositiveInt = 500
+    max_notional_per_market_dollars: PositiveInt = 1_000
+    max_bankroll_share_per_market: Fraction01 = 0.05
+    max_category_share: Fraction01 = 0.40
+    max_total_exposure_dollars: PositiveInt = 5_000
+    daily_loss_limit_dollars: PositiveInt = 250
+    max_drawdown_dollars: PositiveInt = 400
+    fat_finger_cents: Annotated[int, Field(gt=0, le=100)] = 10
+    max_orders_per_minute: PositiveInt = 120
+    proposal_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
+class UiConfig(_Section):
+    theme: Literal["dark", "light", "ansi", "colorblind"] = "dark"
+    #: exit policy when quitting: leave resting orders, cancel them all, or flatten everything
+    exit_policy: Literal["leave", "cancel", "flatten"] = "cancel"
+    #: key remapping: binding id -> keys, e.g. toggle_auto = "A"
+    keys: dict[str, str] = Field(default_factory=dict)
+
+
+class DeskConfig(_Section):
+    venue: VenueConfig = VenueConfig()
+    sim: SimConfig = SimConfig()
+    risk: RiskConfig = RiskConfig()
+    ui: UiConfig = UiConfig()
+
+
+def _describe(error: dict) -> str:
+    loc = [str(part) for part in error["loc"]]
+    section, key = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("", loc[0] if loc else "?")
+    where = f"[{section}] {key}" if section else key
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key (check the spelling; see config.toml in the repository for every key)"
+    value = error.get("input")
+    msg = error["msg"]
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    return f"{where} = {value!r}: {msg}"
+
+
+def parse_config(text: str, source: str = "config.toml") -> DeskConfig:
+    """Parse TOML text into a DeskConfig or raise ConfigError naming every bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return DeskConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: {_describe(e)}" for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None) -> DeskConfig:
+    """Load config from `path`, else ./config.toml if present, else the defaults."""
+    if path is None:
+        candidate = Path("config.toml")
+        if not candidate.exists():
+            return DeskConfig()
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    return parse_config(text, str(path))
