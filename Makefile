@@ -1,0 +1,30 @@
+# edgedesk: two commands do all the set-up on a fresh machine.
+#   make run    the desk on the built-in exchange
+#   make test   the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run sim test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/edgedesk
+
+sim: $(STAMP)
+	$(VENV)/bin/edgedesk sim --port 8765
+
+test: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) bench/exchange.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
