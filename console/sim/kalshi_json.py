@@ -75,7 +75,7 @@ def _legacy_side(side: BookSide) -> str:
     return side.outcome
 
 
-def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
+def drop_none(body: dict[str, Any]) -> dict[str, Any]:
     """Optional fields are omitted rather than sent as null (Kalshi omits unset optionals)."""
     return {k: v for k, v in body.items() if v is not None}
 
@@ -125,7 +125,7 @@ def event_json(event: Event, exchange: Exchange | None = None, *, with_markets: 
     }
     if with_markets and exchange is not None:
         body["markets"] = [market_json(m, exchange) for m in markets_of_event(exchange, event.event_ticker)]
-    return _drop_none(body)
+    return drop_none(body)
 
 
 def markets_of_event(exchange: Exchange, event_ticker: str) -> list[Market]:
@@ -204,7 +204,7 @@ def market_json(market: Market, exchange: Exchange) -> dict[str, Any]:
         "price_ranges": market.grid.to_wire(),
         "exchange_index": market.exchange_index,
     }
-    return _drop_none(body)
+    return drop_none(body)
 
 
 def book_side_levels(exchange: Exchange, ticker: str, depth: int = 0) -> dict[str, list[list[str]]]:
@@ -323,7 +323,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "subaccount_number": order.subaccount,
         "exchange_index": order.exchange_index,
     }
-    return _drop_none(body)
+    return drop_none(body)
 
 
 def order_average_fill_price(order: Order) -> str | None:
@@ -387,7 +387,7 @@ def settlement_json(settlement: Settlement) -> dict[str, Any]:
         # cents per YES contract (pips / 100)
         "value": settlement.value // 100 if settlement.value is not None else None,
     }
-    return _drop_none(body)
+    return drop_none(body)
 
 
 def market_position_json(position: Position, exchange_index: int = 0) -> dict[str, Any]:
