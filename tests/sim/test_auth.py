@@ -7,6 +7,7 @@ requests to a running `edgedesk sim` with the key files it provisioned.
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -180,3 +181,88 @@ async def test_public_market_data_needs_no_signature_but_a_bad_one_is_refused(pr
     # no markets route in this probe app: a 404 (not a 401) proves auth let it through
     assert unsigned.status_code == 404 and unsigned.json()["error"]["code"] == "not_found"
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "unknown_api_key"
+
+
+# --- against the running simulator (real routes, key files it provisioned) -------------------------
+
+BALANCE = "/portfolio/balance"
+
+
+@pytest.mark.parametrize("name,head", [("desk", b"-----BEGIN RSA PRIVATE KEY"),
+                                       ("acct1", b"-----BEGIN PRIVATE KEY"),
+                                       ("acct2", b"-----BEGIN PRIVATE KEY")])
+def test_provisioned_keys_of_every_format_sign_real_requests(sim, name, head):
+    from pathlib import Path
+
+    entry = sim.accounts[name]
+    assert Path(entry["private_key_path"]).read_bytes().startswith(head)
+    r = sim.client(name).get(BALANCE)
+    assert r.status_code == 200, r.text
+    assert "balance_dollars" in r.json()
+
+
+def test_unsigned_private_request_to_sim_is_401(sim):
+    r = sim.public_client().get(BALANCE)
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "authentication_error"
+
+
+def _order(ticker: str) -> dict:
+    return {"ticker": ticker, "side": "bid", "count": "1.00", "price": "0.0100",
+            "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}
+
+
+def _resting_orders(client) -> list:
+    r = client.get("/portfolio/orders")
+    assert r.status_code == 200, r.text
+    return r.json()["orders"]
+
+
+def test_refused_order_writes_change_nothing(sim):
+    trader = sim.new_account(balance_dollars="100")
+    ticker = sim.new_market()
+    balance_before = trader.get(BALANCE).json()
+    path = "/trade-api/v2/portfolio/events/orders"
+    good = trader.signer.headers("POST", path)
+    tampered = dict(good, **{HEADER_SIGNATURE: good[HEADER_SIGNATURE][::-1]})
+    wrong_path = trader.signer.headers("POST", "/trade-api/v2/portfolio/orders")
+    stale = trader.signer.with_clock(lambda: int(time.time() * 1000) - 60_000).headers("POST", path)
+    unknown = dict(good, **{"KALSHI-ACCESS-KEY": "11111111-2222-3333-4444-555555555555"})
+    with httpx.Client(base_url=sim.root_url, timeout=5) as raw:
+        for headers, code in ((tampered, "invalid_signature"), (wrong_path, "invalid_signature"),
+                              (stale, "stale_timestamp"), (unknown, "unknown_api_key"), ({}, "authentication_error")):
+            r = raw.post(path, json=_order(ticker), headers=headers)
+            assert r.status_code == 401, (code, r.text)
+            assert r.json()["error"]["code"] == code
+    assert _resting_orders(trader) == []
+    assert trader.get(BALANCE).json()["balance_dollars"] == balance_before["balance_dollars"]
+    # and the same order, properly signed, goes through
+    assert trader.post("/portfolio/events/orders", json=_order(ticker)).status_code == 201
+    assert len(_resting_orders(trader)) == 1
+
+
+def test_rate_limited_writes_answer_429_then_recover(sim):
+    trader = sim.new_account(balance_dollars="100", key_type="ed25519")
+    ticker = sim.new_market()
+    statuses = [trader.post("/portfolio/events/orders", json=_order(ticker)).status_code for _ in range(12)]
+    assert statuses.count(201) >= 10 and statuses[-1] == 429, statuses  # basic write bucket: 10 creates
+    refused = trader.post("/portfolio/events/orders", json=_order(ticker))
+    assert refused.status_code == 429 and refused.json() == {"error": "too many requests"}
+    placed = statuses.count(201)
+    assert len(_resting_orders(trader)) == placed  # 429s placed nothing
+    time.sleep(0.25)
+    assert trader.post("/portfolio/events/orders", json=_order(ticker)).status_code == 201
+    assert len(_resting_orders(trader)) == placed + 1
+
+
+def test_websocket_handshake_needs_a_signature(sim):
+    import websockets.sync.client as ws_client
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as info:
+        ws_client.connect(sim.ws_url, open_timeout=5)
+    assert info.value.response.status_code == 401
+    with ws_client.connect(sim.ws_url, additional_headers=sim.ws_headers("acct1"), open_timeout=5) as conn:
+        conn.send(json.dumps({"id": 1, "cmd": "list_subscriptions"}))
+        reply = json.loads(conn.recv(timeout=5))
+    assert reply["id"] == 1 and reply["type"] == "ok"

@@ -139,6 +139,10 @@ class Signer:
     def key_type(self) -> str:
         return "rsa" if isinstance(self._key, rsa.RSAPrivateKey) else "ed25519"
 
+    def with_clock(self, now_ms: Callable[[], int]) -> Signer:
+        """The same key and key id with another clock (tests: stale or future timestamps)."""
+        return Signer(self.api_key_id, self._key, now_ms=now_ms)
+
     def public_key(self) -> PublicKey:
         return self._key.public_key()
 
