@@ -1,7 +1,8 @@
 """The `edgedesk` command line: one subcommand per job (`sim` today; run, markets, book, doctor later).
 
-`edgedesk sim` runs the local exchange simulator on loopback. Unknown commands print the help and
-exit with status 2.
+`edgedesk sim` runs the local exchange simulator on loopback. Its defaults come from the `[sim]`
+section of config.toml (`--config PATH`, else ./config.toml when present); flags override them.
+Unknown commands print the help and exit with status 2; so does an invalid config file.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn, TypeVar
 
+from console.config import ConfigError, DeskConfig, load_config
 from console.domain.units import UnitError, parse_money
+
+T = TypeVar("T")
 
 
 def _loopback_host(value: str) -> str:
@@ -59,49 +64,63 @@ def _non_negative_int(value: str) -> int:
     return n
 
 
+class _Parser(argparse.ArgumentParser):
+    """An unknown command gets the full help (what the commands are), not just the usage line."""
+
+    def error(self, message: str) -> NoReturn:
+        if "invalid choice" in message and message.startswith("argument COMMAND"):
+            self.print_help(sys.stderr)
+            bad = message.split("invalid choice:", 1)[1].split("(", 1)[0].strip()
+            self.exit(2, f"\n{self.prog}: unknown command {bad}\n")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edgedesk", description="A terminal trading desk for binary event contracts.")
+    parser = _Parser(prog="edgedesk", description="A terminal trading desk for binary event contracts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--config", metavar="PATH", default=None,
+                        help="config file (default ./config.toml when present, else built-in defaults)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
 
     sim = commands.add_parser("sim", help="run the local exchange simulator (Kalshi API on loopback)",
                               description="Run the local Kalshi-compatible exchange simulator on loopback.")
     sim.add_argument("--host", type=_loopback_host, default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    sim.add_argument("--port", type=_non_negative_int, default=0, help="TCP port; 0 picks a free one (default)")
+    sim.add_argument("--port", type=_non_negative_int, default=None,
+                     help="TCP port; 0 picks a free one (default: [sim] port, 0)")
     sim.add_argument("--key-dir", default=None,
                      help="where API keys and accounts.json go (default $EDGEDESK_HOME/sim-keys "
                           "or ~/.local/share/edgedesk/sim-keys)")
-    sim.add_argument("--accounts", type=_non_negative_int, default=2,
-                     help="test accounts acct1..acctN besides the desk's own (default 2)")
-    sim.add_argument("--balance", type=_dollars, default=_dollars("10000"), metavar="DOLLARS",
-                     help="starting cash per account in dollars (default 10000)")
-    sim.add_argument("--seed", type=int, default=None, help="random seed for the simulated world")
-    sim.add_argument("--speed", type=_positive_float, default=1.0, help="simulated seconds per real second (default 1)")
+    sim.add_argument("--accounts", type=_non_negative_int, default=None,
+                     help="test accounts acct1..acctN besides the desk's own (default: [sim] accounts, 2)")
+    sim.add_argument("--balance", type=_dollars, default=None, metavar="DOLLARS",
+                     help="starting cash per account in dollars (default: [sim] balance_dollars, 10000)")
+    sim.add_argument("--seed", type=int, default=None, help="random seed for the simulated world ([sim] seed)")
+    sim.add_argument("--speed", type=_positive_float, default=None,
+                     help="simulated seconds per real second (default: [sim] speed, 1)")
     sim.add_argument("--demo-markets", action=argparse.BooleanOptionalAction, default=True,
                      help="create a handful of demo markets at start-up (default on)")
     sim.set_defaults(func=_cmd_sim)
-    parser.set_defaults(command_names=tuple(commands.choices))
     return parser
 
 
-def _cmd_sim(args: argparse.Namespace) -> int:
+def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
     from console.sim.server import default_key_dir, run_sim
 
+    defaults = config.sim
     key_dir = args.key_dir or default_key_dir()
-    run_sim(args.host, args.port, key_dir, args.accounts, args.balance, args.seed, args.speed,
+    balance = args.balance if args.balance is not None else defaults.balance_dollars * 1_000_000
+    run_sim(args.host, _pick(args.port, defaults.port), key_dir, _pick(args.accounts, defaults.accounts),
+            balance, _pick(args.seed, defaults.seed), _pick(args.speed, defaults.speed),
             demo_markets=args.demo_markets)
     return 0
 
 
+def _pick(flag: T | None, configured: T) -> T:
+    return configured if flag is None else flag
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    known = parser.get_default("command_names")
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first is not None and first not in known:
-        parser.print_help(sys.stderr)
-        print(f"\nedgedesk: unknown command {first!r}", file=sys.stderr)
-        return 2
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -109,7 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `edgedesk` alone will start the desk against the simulator once the desk exists
         parser.print_help(sys.stderr)
         return 2
-    return int(args.func(args) or 0)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"edgedesk: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args, config) or 0)
 
 
 if __name__ == "__main__":
