@@ -12,11 +12,12 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from console.domain.units import parse_count, parse_price
-from console.venues.kalshi.auth import Signer
+from console.venues.kalshi.auth import KalshiAuth, Signer
 
 WS_PATH = "/trade-api/ws/v2"
 
@@ -146,3 +147,46 @@ class SeqChecker:
         expected = self.last.get(sid, 0) + 1
         assert seq == expected, f"sid {sid}: seq {seq} after {expected - 1} ({msg})"
         self.last[sid] = seq
+
+
+# --- REST helpers for WebSocket tests ---------------------------------------------------------------
+
+
+def new_trader(sim: Any, *, balance_dollars: str = "100000", tier: str = "prestige") -> tuple[Signer, str]:
+    """A fresh funded account (admin API) on a high rate-limit tier, so tests can fire orders quickly."""
+    r = httpx.post(f"{sim.admin_url}/accounts", json={"balance_dollars": balance_dollars, "tier": tier}, timeout=10)
+    assert r.status_code == 201, f"POST /sim/accounts: {r.status_code} {r.text}"
+    body = r.json()
+    return Signer(body["api_key_id"], body["private_key_pem"].encode()), body["account_id"]
+
+
+def rest_client(sim: Any, signer: Signer) -> httpx.AsyncClient:
+    """A signed async REST client (close it with `async with`)."""
+    return httpx.AsyncClient(base_url=sim.base_url, auth=KalshiAuth(signer), timeout=10)
+
+
+def order_body(ticker: str, side: str, price: str, count: str, *, tif: str = "good_till_canceled",
+               client_order_id: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"ticker": ticker, "side": side, "price": price, "count": count,
+                            "time_in_force": tif, "self_trade_prevention_type": "taker_at_cross"}
+    if client_order_id is not None:
+        body["client_order_id"] = client_order_id
+    return body
+
+
+async def place(client: httpx.AsyncClient, ticker: str, side: str, price: str, count: str, **kwargs: Any) -> dict[str, Any]:
+    r = await client.post("/portfolio/events/orders", json=order_body(ticker, side, price, count, **kwargs))
+    assert r.status_code == 201, f"create order: {r.status_code} {r.text}"
+    return r.json()
+
+
+async def barrier(ws: WsClient, on_message: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Round-trip a list_subscriptions: replies share the data queue, so every message the server queued
+    before it has arrived when its answer does. Returns (and feeds to `on_message`) what came before."""
+    cmd_id = await ws.send("list_subscriptions")
+    messages = await ws.recv_until(lambda m: m.get("id") == cmd_id, timeout=15)
+    before = messages[:-1]
+    if on_message is not None:
+        for msg in before:
+            on_message(msg)
+    return before

@@ -1,0 +1,112 @@
+"""Kalshi WebSocket behaviour that needs the simulator in-process: heartbeat timing and buffer overflow.
+
+These build the real app (`build_app`) on a private `SimState` so a test can shorten the heartbeat
+interval and the outgoing queue limit through `state.extras["kalshi_ws"]`, and drive the exchange core
+directly to produce a burst the client cannot possibly drain in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from console.domain.units import contracts, parse_price
+from console.sim.events import BookSide
+from console.sim.model import OrderRequest, SelfTradePrevention, TimeInForce
+from console.sim.server import build_app, make_state
+from console.sim.state import WS_PATH
+from console.sim.ws_connection import WsSettings
+from console.venues.kalshi.auth import Signer
+
+YES_MARKET = "KXDEMOHIGH-DAY1-B60"
+OTHER_MARKET = "KXDEMOHIGH-DAY1-B62"
+
+
+async def _start(tmp_path: Path, settings: WsSettings):
+    state = make_state(key_dir=tmp_path / "keys", accounts=2, balance_micros=10**12, seed=1, speed=1.0)
+    state.extras["kalshi_ws"] = settings
+    runner = web.AppRunner(build_app(state), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # aiohttp has no public accessor for the bound port
+    entry = next(e for e in state.extras["accounts"] if e["name"] == "acct1")
+    signer = Signer(entry["api_key_id"], entry["private_key_path"])
+    return state, runner, f"ws://127.0.0.1:{port}{WS_PATH}", signer, entry["account_id"]
+
+
+def _bid(ticker: str, price: str, count: int = 1) -> OrderRequest:
+    return OrderRequest(ticker=ticker, side=BookSide.BID, price=parse_price(price), count=contracts(count),
+                        time_in_force=TimeInForce.GTC, self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS)
+
+
+async def test_server_pings_with_heartbeat_payload_at_the_configured_interval(tmp_path: Path) -> None:
+    assert WsSettings().heartbeat_s == 10.0  # Kalshi's documented interval is the default
+    state, runner, url, signer, _ = await _start(tmp_path, WsSettings(heartbeat_s=0.2))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, headers=signer.headers("GET", WS_PATH), autoping=False) as ws:
+                started = time.monotonic()
+                pings = []
+                while len(pings) < 3:
+                    frame = await asyncio.wait_for(ws.receive(), 3)
+                    if frame.type == aiohttp.WSMsgType.PING:
+                        pings.append((time.monotonic() - started, frame.data))
+                        await ws.pong(frame.data)
+                assert [data for _, data in pings] == [b"heartbeat"] * 3
+                # three pings at ~0.2 s spacing: not instantly, and not at the 10 s default
+                assert 0.45 <= pings[-1][0] <= 2.0, pings
+    finally:
+        await runner.cleanup()
+
+
+async def test_slow_client_overflow_drops_only_that_subscription_with_error_25(tmp_path: Path) -> None:
+    state, runner, url, signer, account_id = await _start(tmp_path, WsSettings(queue_limit=30, heartbeat_s=0))
+    exchange = state.exchange
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, headers=signer.headers("GET", WS_PATH)) as ws:
+                await ws.send_json({"id": 1, "cmd": "subscribe",
+                                    "params": {"channels": ["orderbook_delta"], "market_ticker": YES_MARKET}})
+                await ws.send_json({"id": 2, "cmd": "subscribe",
+                                    "params": {"channels": ["trade"], "market_ticker": OTHER_MARKET}})
+                replies = [json.loads((await asyncio.wait_for(ws.receive(), 3)).data) for _ in range(3)]
+                assert [r["type"] for r in replies] == ["subscribed", "orderbook_snapshot", "subscribed"]
+                book_sid = replies[0]["msg"]["sid"]
+
+                # 60 book changes in one synchronous burst: the writer cannot run in between
+                for cents in range(1, 61):
+                    exchange.create_order(account_id, _bid(YES_MARKET, f"0.{cents:02d}"))
+
+                messages = []
+                while True:
+                    msg = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
+                    messages.append(msg)
+                    if msg["type"] == "error":
+                        break
+                error = messages[-1]
+                assert error["sid"] == book_sid and error["msg"]["code"] == 25, error
+                # the dropped subscription's backlog was discarded, not delivered after the error
+                assert all(m["type"] != "orderbook_delta" for m in messages)
+
+                await ws.send_json({"id": 3, "cmd": "list_subscriptions"})
+                listing = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
+                assert listing == {"id": 3, "type": "ok", "msg": [{"channel": "trade", "sid": book_sid + 1}]}
+
+                # the surviving subscription still delivers, and the book channel stays silent
+                exchange.create_order(account_id, _bid(YES_MARKET, "0.70"))
+                exchange.create_order(account_id, _bid(OTHER_MARKET, "0.50"))
+                ask = OrderRequest(ticker=OTHER_MARKET, side=BookSide.ASK, price=parse_price("0.50"),
+                                   count=contracts(1), time_in_force=TimeInForce.IOC,
+                                   self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS)
+                exchange.create_order("acct2", ask)  # another account, so it trades rather than self-cancels
+                trade = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
+                assert trade["type"] == "trade" and trade["msg"]["market_ticker"] == OTHER_MARKET, trade
+                assert trade["seq"] == 1
+    finally:
+        await runner.cleanup()
