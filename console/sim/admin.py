@@ -265,8 +265,8 @@ async def set_close_time(request: web.Request) -> web.Response:
     market = _market(request)
     body = convert(await read_json_object(request), CloseTime)
     ex = _state(request).exchange
-    if body.close_ts * 1000 <= market.open_time_ms:
-        raise invalid("close_ts must be after the market's open time")
+    if body.close_ts <= 0:
+        raise invalid("close_ts must be a Unix time in seconds")
     ex.set_close_time(market.ticker, body.close_ts * 1000)
     ex.tick()
     return _market_response(request, market)
