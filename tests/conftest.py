@@ -92,12 +92,12 @@ class SimServer:
         if not ready.wait(STARTUP_TIMEOUT_S) or not found:
             self.process.kill()
             self.process.wait(5)
+            self._stderr.close()
             raise RuntimeError(f"edgedesk sim did not report listening within {STARTUP_TIMEOUT_S} s; "
                                f"stderr:\n{self.stderr_tail()}")
         return found[0]
 
     def stderr_tail(self, n: int = 40) -> str:
-        self._stderr.flush()
         return "\n".join(self._stderr_path.read_text(errors="replace").splitlines()[-n:])
 
     # --- signed clients -------------------------------------------------------------------------

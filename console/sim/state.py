@@ -28,6 +28,6 @@ class SimState:
 
 
 STATE = web.AppKey("edgedesk_sim_state", SimState)
-ACCOUNT_ID = "edgedesk_account_id"
+ACCOUNT_ID = web.RequestKey("edgedesk_account_id", str)
 API_PREFIX = "/trade-api/v2"
 WS_PATH = "/trade-api/ws/v2"
