@@ -180,6 +180,9 @@ class ExchangeCore:
             group = self.order_groups.get(order.order_group_id)
             if group is not None and oid in group.order_ids:
                 group.order_ids.remove(oid)
+        # the order leaves the set refresh_reservations looks at: release its collateral here
+        self.accounts[order.account_id].reserved -= order.reserved
+        order.reserved = 0
         self._refresh_reservations(order.account_id, order.ticker)
 
     def _refresh_reservations(self, account_id: str, ticker: str) -> None:

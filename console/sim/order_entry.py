@@ -113,7 +113,7 @@ class OrderEntry(OrderGroups):
         count = req.count
         if req.reduce_only:
             reducible = max(-held, 0) if req.side is BookSide.BID else max(held, 0)
-            count = min(count, reducible)
+            count = min(count, reducible)  # the order is capped at creation (initial_count too)
         order = Order(
             order_id=self.new_id(),
             account_id=account_id,
@@ -121,7 +121,7 @@ class OrderEntry(OrderGroups):
             ticker=req.ticker,
             side=req.side,
             price=req.price,
-            initial_count=req.count,
+            initial_count=count or req.count,
             remaining_count=count,
             time_in_force=tif,
             self_trade_prevention=req.self_trade_prevention,
