@@ -163,3 +163,14 @@ def test_order_reads_filter_by_status_ticker_and_id(sim):
     got = order(trader, resting)
     assert (got["ticker"], got["outcome_side"], got["book_side"], got["type"]) == (ticker_a, "yes", "bid", "limit")
     assert account(sim).get(f"/portfolio/orders/{resting}").status_code == 404
+
+
+def test_account_limits_and_endpoint_costs(sim):
+    trader = account(sim, tier="advanced")
+    limits = trader.get("/account/limits").json()
+    assert limits["usage_tier"] == "advanced"
+    assert limits["read"]["refill_rate"] == 300 and limits["write"]["refill_rate"] == 300
+    costs = trader.get("/account/endpoint_costs").json()
+    assert costs["default_cost"] == 10
+    assert all(set(c) == {"method", "path", "cost"} for c in costs["endpoint_costs"])
+    assert all(c["cost"] != 10 for c in costs["endpoint_costs"])  # only non-default costs are listed
