@@ -32,6 +32,7 @@ HUB = web.AppKey("edgedesk_kalshi_ws_hub", WsHub)
 SETTINGS_KEY = "kalshi_ws"
 #: commands are small; a client sending megabytes is broken
 _MAX_COMMAND_BYTES = 1 << 20
+_CLOSE_TIMEOUT_S = 2.0
 
 
 def ws_settings(app: web.Application) -> WsSettings:
@@ -73,7 +74,9 @@ async def handle_ws(request: web.Request) -> web.StreamResponse:
         )
     app = request.app
     hub = _install_hub(app)
-    ws = web.WebSocketResponse(autoping=True, max_msg_size=_MAX_COMMAND_BYTES)
+    # timeout: how long close() waits for the client's close frame; short, so a dead client cannot
+    # hold up the simulator's shutdown
+    ws = web.WebSocketResponse(autoping=True, max_msg_size=_MAX_COMMAND_BYTES, timeout=_CLOSE_TIMEOUT_S)
     await ws.prepare(request)
     conn = Connection(ws=ws, account_id=account_id, hub=hub, settings=ws_settings(app))
     hub.connections.add(conn)

@@ -11,6 +11,7 @@ Book consistency: a subscription is attached and its snapshot taken in the same 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -168,15 +169,19 @@ class WsHub:
     def _on_ticker(self, event: TickerChanged) -> None:
         if event.ticker not in self.exchange.markets:
             return
+        targets = [sub for sub in self._targets("ticker") if sub.wants(event.ticker)]
+        if not targets:
+            # nobody listens: skip the work, and forget the last values so that the first change
+            # after someone subscribes is always sent (they may not have seen the remembered one)
+            self._last_ticker.pop(event.ticker, None)
+            return
         values = self.ticker_message(event.ticker)
         if self._last_ticker.get(event.ticker) == values:
             return  # Kalshi sends ticker only when a field changed
         self._last_ticker[event.ticker] = values
-        targets = [sub for sub in self._targets("ticker") if sub.wants(event.ticker)]
-        if targets:
-            msg = {**values, "ts_ms": event.ts_ms}
-            for sub in targets:
-                sub.conn.publish(sub, "ticker", msg)
+        msg = {**values, "ts_ms": event.ts_ms}
+        for sub in targets:
+            sub.conn.publish(sub, "ticker", msg)
 
     def send_ticker_snapshot(self, sub: Subscription, ticker: str) -> None:
         msg = {**self.ticker_message(ticker), "ts_ms": self.exchange.clock.now_ms()}
@@ -237,6 +242,8 @@ class WsHub:
     # --- shutdown ---------------------------------------------------------------------------
 
     async def close_all(self) -> None:
-        for conn in list(self.connections):
-            await conn.ws.close()
+        """Close every client socket (server shutdown), all at once so slow peers do not add up."""
+        connections = list(self.connections)
+        await asyncio.gather(*(conn.ws.close() for conn in connections), return_exceptions=True)
+        for conn in connections:
             await conn.close()

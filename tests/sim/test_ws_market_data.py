@@ -100,3 +100,22 @@ async def test_lifecycle_messages_on_create_determine_and_settle(sim) -> None:
         # one sid, one unbroken sequence across every lifecycle message
         seqs = [m["seq"] for m in [*created, *closing, determined, settled]]
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_ticker_change_is_sent_to_a_late_subscriber_even_if_it_restores_earlier_values(sim) -> None:
+    ticker = sim.new_market()
+    signer, _ = new_trader(sim)
+    async with rest_client(sim, signer) as rest, ws_connect(sim.ws_url, sim.signer("acct1")) as ws:
+        await ws.send("subscribe", {"channels": ["ticker"], "market_ticker": ticker})
+        await ws.recv()
+        await place(rest, ticker, "bid", "0.42", "10")
+        assert (await ws.recv())["msg"]["yes_bid_size_fp"] == "10.00"
+        await ws.command("unsubscribe", {"sids": [1]})
+
+        extra = await place(rest, ticker, "bid", "0.42", "1")  # size 11, nobody listening
+        await ws.send("subscribe", {"channels": ["ticker"], "market_ticker": ticker})
+        await ws.recv()
+        r = await rest.delete(f"/portfolio/events/orders/{extra['order_id']}")  # back to size 10
+        assert r.status_code == 200, r.text
+        update = await ws.recv()  # the new subscriber never saw 10.00, so this is news to it
+        assert (update["sid"], update["msg"]["yes_bid_size_fp"]) == (2, "10.00")
