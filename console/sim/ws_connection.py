@@ -121,6 +121,7 @@ class Connection:
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     closed: bool = False
+    _closing: asyncio.Task[bool] | None = None
 
     # --- subscriptions ----------------------------------------------------------------------
 
@@ -235,6 +236,13 @@ class Connection:
             # the peer went away mid-send (aiohttp raises ConnectionResetError / RuntimeError on closing)
             log.debug("ws writer for %s stopped: %s", self.account_id, exc)
             self._abort()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # e.g. a payload that cannot be encoded: a bug. Close the socket rather than go silent, so
+            # the client notices and resubscribes instead of trusting a feed that stopped.
+            log.exception("ws writer for %s failed; closing the connection", self.account_id)
+            self._abort()
 
     async def _heartbeat(self) -> None:
         try:
@@ -254,7 +262,7 @@ class Connection:
         self._queue.clear()
         self._data_queued = 0
         self._wakeup.set()
-        asyncio.get_running_loop().create_task(self.ws.close())
+        self._closing = asyncio.get_running_loop().create_task(self.ws.close())  # keep a reference
 
     async def close(self) -> None:
         """Tear down after the socket ended (idempotent)."""

@@ -7,6 +7,9 @@ strings, times Unix milliseconds (`ts_ms`, `*_ts_ms`) except lifecycle `*_ts` (U
 Book conventions match REST `GET /markets/{ticker}/orderbook`: each side lists bids only, ascending by
 the price it is reported in; the `no` side is priced in NO terms (10000 - YES price) unless the
 subscriber asked for `use_yes_price`, in which case it keeps YES-scale prices (still tagged `no`).
+
+Shared shapes come from the REST serialisers (`kalshi_json`): the default book levels, the Order
+fields of `user_order`, and the 6-decimal money format, so WS and REST never disagree.
 """
 
 from __future__ import annotations

@@ -110,3 +110,37 @@ async def test_slow_client_overflow_drops_only_that_subscription_with_error_25(t
                 assert trade["seq"] == 1
     finally:
         await runner.cleanup()
+
+
+async def test_every_data_message_passes_the_fault_tap_and_replies_do_not(tmp_path: Path) -> None:
+    """The hook the fault layer will use: it sees each data envelope (seq already set) and decides
+    what reaches the wire. Here it drops the first delta and duplicates the second."""
+    seen: list[dict] = []
+
+    def tap(conn, sub, envelope, deliver):
+        seen.append(envelope)
+        if envelope["type"] == "orderbook_delta" and envelope["seq"] == 2:
+            return  # dropped: the client must see a gap
+        deliver(envelope)
+        if envelope["type"] == "orderbook_delta" and envelope["seq"] == 3:
+            deliver(envelope)  # duplicated
+
+    state, runner, url, signer, account_id = await _start(tmp_path, WsSettings(heartbeat_s=0, tap=tap))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, headers=signer.headers("GET", WS_PATH)) as ws:
+                await ws.send_json({"id": 1, "cmd": "subscribe",
+                                    "params": {"channels": ["orderbook_delta"], "market_ticker": YES_MARKET}})
+                received = [json.loads((await asyncio.wait_for(ws.receive(), 3)).data) for _ in range(2)]
+                for price in ("0.11", "0.12", "0.13"):
+                    state.exchange.create_order(account_id, _bid(YES_MARKET, price))
+                await ws.send_json({"id": 2, "cmd": "list_subscriptions"})
+                while received[-1].get("id") != 2:
+                    received.append(json.loads((await asyncio.wait_for(ws.receive(), 3)).data))
+                assert [(m["type"], m.get("seq")) for m in received] == [
+                    ("subscribed", None), ("orderbook_snapshot", 1), ("orderbook_delta", 3),
+                    ("orderbook_delta", 3), ("orderbook_delta", 4), ("ok", None)]
+                assert [(e["type"], e["seq"]) for e in seen] == [
+                    ("orderbook_snapshot", 1), ("orderbook_delta", 2), ("orderbook_delta", 3), ("orderbook_delta", 4)]
+    finally:
+        await runner.cleanup()
