@@ -21,7 +21,7 @@ sim: $(STAMP)
 	$(VENV)/bin/edgedesk sim --port 8765
 
 test: $(STAMP)
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) bench/exchange.py
