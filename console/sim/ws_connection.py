@@ -99,7 +99,7 @@ class Subscription:
         return self.seq
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Queued:
     sid: int | None  # None for control replies (never purged)
     envelope: dict[str, Any]
