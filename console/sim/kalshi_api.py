@@ -14,6 +14,7 @@ from aiohttp import web
 
 from console.sim import kalshi_json as kj
 from console.sim import kalshi_orders, kalshi_portfolio
+from console.sim.kalshi_index import market_trades
 from console.sim.kalshi_params import (
     paginate,
     q_bool,
@@ -282,8 +283,8 @@ async def list_trades(request: web.Request) -> web.Response:
             and (want_block is None or trade.is_block_trade == want_block)
         )
 
-    page, cursor = paginate(enumerate(ex.trades), request, default_limit=100, max_limit=1000,
-                            newest_first=True, keep=keep)
+    source = market_trades(request, ex, ticker) if ticker is not None else enumerate(ex.trades)
+    page, cursor = paginate(source, request, default_limit=100, max_limit=1000, newest_first=True, keep=keep)
     return web.json_response({"trades": [kj.trade_json(t) for t in page], "cursor": cursor})
 
 
@@ -310,10 +311,9 @@ def _candles(request: web.Request, ex: Exchange, ticker: str, window: tuple[int,
     start_ts, end_ts, period = window
     candles = [kj.candle_json(c) for c in ex.candles(ticker, start_ts, end_ts, period)]
     if q_bool(request, "include_latest_before_start"):
-        previous = next(
-            (t.yes_price for t in reversed(ex.trades) if t.ticker == ticker and t.created_time_ms // 1000 < start_ts),
-            None,
-        )
+        # a synthetic candle before the window: no OHLC, `previous` = the last trade before start_ts
+        earlier = (t for _, t in reversed(market_trades(request, ex, ticker)) if t.created_time_ms // 1000 < start_ts)
+        previous = next((t.yes_price for t in earlier), None)
         synthetic = kj.candle_json(Candle(
             end_period_ts=start_ts - 1, yes_bid=None, yes_ask=None,
             price={"previous": previous}, volume=0, open_interest=0,

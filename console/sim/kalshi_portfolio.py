@@ -12,6 +12,7 @@ from aiohttp import web
 
 from console.domain.units import format_count
 from console.sim import kalshi_json as kj
+from console.sim.kalshi_index import account_fills, account_orders, account_settlements
 from console.sim.kalshi_params import paginate, q_choice, q_int, q_list, q_str
 from console.sim.model import Account, ExchangeError, Order, OrderStatus, Position
 from console.sim.state import ACCOUNT_ID, API_PREFIX, STATE
@@ -120,8 +121,8 @@ async def list_orders(request: web.Request) -> web.Response:
         ts = order.created_time_ms // 1000
         return (min_ts is None or ts >= min_ts) and (max_ts is None or ts <= max_ts)
 
-    page, cursor = paginate(enumerate(exchange.orders.values()), request, default_limit=100, max_limit=1000,
-                            newest_first=True, keep=keep)
+    page, cursor = paginate(account_orders(request, exchange, account.account_id), request, default_limit=100,
+                            max_limit=1000, newest_first=True, keep=keep)
     return web.json_response({"orders": [kj.order_json(o) for o in page], "cursor": cursor})
 
 
@@ -145,8 +146,8 @@ async def get_queue_positions(request: web.Request) -> web.Response:
         raise ExchangeError(400, "missing_parameters", "missing parameters",
                             "market_tickers or event_ticker is required")
     out: list[dict[str, Any]] = []
-    for order in exchange.orders.values():
-        if order.account_id != account.account_id or order.status != OrderStatus.RESTING:
+    for _, order in account_orders(request, exchange, account.account_id):
+        if order.status != OrderStatus.RESTING:
             continue
         if tickers and order.ticker not in tickers:
             continue
@@ -176,8 +177,8 @@ async def list_fills(request: web.Request) -> web.Response:
             and (max_ts is None or ts <= max_ts)
         )
 
-    page, cursor = paginate(enumerate(exchange.fills), request, default_limit=100, max_limit=1000,
-                            newest_first=True, keep=keep)
+    page, cursor = paginate(account_fills(request, exchange, account.account_id), request, default_limit=100,
+                            max_limit=1000, newest_first=True, keep=keep)
     return web.json_response({"fills": [kj.fill_json(f) for f in page], "cursor": cursor})
 
 
@@ -197,8 +198,8 @@ async def list_settlements(request: web.Request) -> web.Response:
             and (max_ts is None or ts <= max_ts)
         )
 
-    page, cursor = paginate(enumerate(exchange.settlements), request, default_limit=100, max_limit=1000,
-                            newest_first=True, keep=keep)
+    page, cursor = paginate(account_settlements(request, exchange, account.account_id), request,
+                            default_limit=100, max_limit=1000, newest_first=True, keep=keep)
     return web.json_response({"settlements": [kj.settlement_json(s) for s in page], "cursor": cursor})
 
 

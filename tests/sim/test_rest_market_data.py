@@ -210,6 +210,11 @@ def test_candlesticks_single_and_batch(sim):
     if len(traded) == 1:  # both trades inside one minute
         assert (last["open_dollars"], last["low_dollars"], last["high_dollars"]) == ("0.4000", "0.4000", "0.4600")
 
+    later = {"start_ts": now_ts + 1, "end_ts": now_ts + 60, "period_interval": 1, "include_latest_before_start": "true"}
+    first = public.get(f"/series/{series}/markets/{ticker}/candlesticks", params=later).json()["candlesticks"][0]
+    assert first["end_period_ts"] == now_ts and first["price"]["previous_dollars"] == "0.4600"
+    assert first["price"]["open_dollars"] is None and first["volume_fp"] == "0.00"
+
     batch = public.get("/markets/candlesticks", params={**params, "market_tickers": ticker}).json()
     assert batch["markets"][0]["market_ticker"] == ticker
     assert batch["markets"][0]["candlesticks"] == body["candlesticks"]
