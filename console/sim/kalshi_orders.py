@@ -213,14 +213,16 @@ def order_request(exchange: Exchange, body: CreateOrderBody, now_s: int) -> Orde
 
 
 def create_result(order: Any, ts_ms: int) -> dict[str, Any]:
-    """The V2 create/amend short body."""
+    """The V2 create/amend short body. The averages read "0.000000" while nothing has filled, so a
+    client can always parse them (Kalshi's schema marks them optional)."""
+    zero = kj.money(0)
     return kj.drop_none({
         "order_id": order.order_id,
         "client_order_id": order.client_order_id or None,
         "fill_count": format_count(order.fill_count),
         "remaining_count": format_count(order.remaining_count),
-        "average_fill_price": kj.order_average_fill_price(order),
-        "average_fee_paid": kj.order_average_fee(order),
+        "average_fill_price": kj.order_average_fill_price(order) or zero,
+        "average_fee_paid": kj.order_average_fee(order) or zero,
         "ts_ms": ts_ms,
     })
 

@@ -15,6 +15,7 @@ def test_yes_bid_meets_no_buy_sent_as_ask(sim):
     maker, taker = account(sim), account(sim)
     resting = place(maker, ticker, "bid", "0.56", "10")
     assert resting["fill_count"] == "0.00" and resting["remaining_count"] == "10.00"
+    assert (resting["average_fill_price"], resting["average_fee_paid"]) == ("0.000000", "0.000000")
 
     # "buy 10 NO at $0.44" is an ask at the YES price 0.56
     result = place(taker, ticker, "ask", "0.56", "10", tif="immediate_or_cancel")
