@@ -138,7 +138,8 @@ def _fees(body: NewMarket) -> tuple[FeeType | None, str | None]:
         try:
             fee_type = FeeType(body.fee_type)
         except ValueError:
-            raise invalid(f"fee_type={body.fee_type!r}: expected one of {', '.join(t.value for t in FeeType)}") from None
+            allowed = ", ".join(t.value for t in FeeType)
+            raise invalid(f"fee_type={body.fee_type!r}: expected one of {allowed}") from None
     multiplier = None if body.fee_multiplier is None else str(body.fee_multiplier)
     if multiplier is not None:
         try:

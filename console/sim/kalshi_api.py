@@ -2,8 +2,9 @@
 
 `setup_kalshi_routes(app)` registers everything. This module holds the public market-data
 endpoints (exchange, series, events, markets, order books, trades, candlesticks); the private
-endpoints live in `kalshi_portfolio` (reads) and `kalshi_orders` (V2 order writes, order groups,
-the retired v1 mutations, account limits). Shapes: reference section 6, serialised by `kalshi_json`.
+endpoints live in `kalshi_portfolio` (reads), `kalshi_orders` (V2 order writes, the retired v1
+mutations, account limits) and `kalshi_groups` (order groups). Shapes: reference section 6,
+serialised by `kalshi_json`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from console.sim import kalshi_json as kj
-from console.sim import kalshi_orders, kalshi_portfolio
+from console.sim import kalshi_groups, kalshi_orders, kalshi_portfolio
 from console.sim.kalshi_index import market_trades
 from console.sim.kalshi_params import (
     paginate,
@@ -342,7 +343,8 @@ async def batch_candlesticks(request: web.Request) -> web.Response:
     window = _candle_window(request)
     start_ts, end_ts, period = window
     if len(tickers) * ((end_ts - start_ts) // (period * 60) + 1) > MAX_CANDLES_PER_REQUEST:
-        raise query_error(f"at most {MAX_CANDLES_PER_REQUEST} candles in total; ask for fewer markets or a shorter range")
+        raise query_error(f"at most {MAX_CANDLES_PER_REQUEST} candles in total; "
+                          "ask for fewer markets or a shorter range")
     markets = [
         {"market_ticker": t, "candlesticks": _candles(request, ex, market_or_404(ex, t).ticker, window)}
         for t in tickers
@@ -373,3 +375,4 @@ def setup_kalshi_routes(app: web.Application) -> None:
     app.router.add_get(f"{p}/markets/{{ticker}}/orderbook", get_orderbook)
     kalshi_portfolio.setup_routes(app)
     kalshi_orders.setup_routes(app)
+    kalshi_groups.setup_routes(app)

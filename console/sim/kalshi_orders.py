@@ -1,9 +1,10 @@
-"""Kalshi order writes (V2, `/portfolio/events/orders`), order groups, account limits, retired v1 writes.
+"""Kalshi order writes (V2, `/portfolio/events/orders`), account limits, and the retired v1 writes.
 
-Reference 6.4-6.6. Bodies are decoded strictly: JSON of the wrong shape is the flat 400
-`bad_request`; a missing `ticker` is `missing_parameters`; any other missing or invalid order field,
-and an off-grid price, is `invalid_order`; an unknown ticker is 404 `market_not_found`. All of these
-are checked before the exchange is touched, so a refused request changes nothing.
+Reference 6.4 and 6.6 (order groups are in `kalshi_groups`). Bodies are decoded strictly: JSON of
+the wrong shape is the flat 400 `bad_request`; a missing `ticker` is `missing_parameters`; any other
+missing or invalid order field, and an off-grid price, is `invalid_order`; an unknown ticker is 404
+`market_not_found`. All of these are checked before the exchange is touched, so a refused request
+changes nothing.
 
 Batches (create and cancel) take at most `MAX_BATCH_ITEMS` = 20 items, Kalshi's long-standing batch
 limit; a larger batch is refused whole (400 `invalid_parameters`) before any item runs. Items then
@@ -25,7 +26,7 @@ from console.sim import ratelimit
 from console.sim.events import BookSide
 from console.sim.kalshi_params import convert, convert_item, read_json_object
 from console.sim.kalshi_portfolio import caller, own_order
-from console.sim.model import Account, ExchangeError, OrderRequest, SelfTradePrevention, TimeInForce
+from console.sim.model import ExchangeError, OrderRequest, SelfTradePrevention, TimeInForce
 from console.sim.state import API_PREFIX, STATE
 
 if TYPE_CHECKING:
@@ -92,13 +93,6 @@ class BatchCancelBody(msgspec.Struct, forbid_unknown_fields=True):
     ids: list[str] | msgspec.UnsetType = _UNSET  # deprecated form, still accepted by Kalshi
 
 
-class OrderGroupBody(msgspec.Struct, forbid_unknown_fields=True):
-    contracts_limit: int | None = None
-    contracts_limit_fp: str | None = None
-    subaccount: int | None = None
-    exchange_index: int | None = None
-
-
 def invalid_order(details: str, status: int = 400) -> ExchangeError:
     return ExchangeError(status, "invalid_order", "invalid order", details)
 
@@ -117,7 +111,7 @@ def _side(value: str) -> BookSide:
         raise invalid_order(f"side={value!r}: expected bid (YES exposure) or ask (NO exposure)") from None
 
 
-def _count(value: str, name: str = "count") -> int:
+def count_field(value: str, name: str = "count") -> int:
     try:
         count = parse_count(value)
     except UnitError as exc:
@@ -150,7 +144,7 @@ def _shard(exchange: Exchange, ticker: str, exchange_index: int | None) -> None:
                             "omit exchange_index to route automatically")
 
 
-def _subaccount(value: int | None) -> int:
+def subaccount_field(value: int | None) -> int:
     if value is None:
         return 0
     if not 0 <= value <= MAX_SUBACCOUNT:
@@ -175,7 +169,7 @@ def order_request(exchange: Exchange, body: CreateOrderBody, now_s: int) -> Orde
     assert isinstance(body.side, str) and isinstance(body.count, str) and isinstance(body.price, str)
     assert isinstance(body.time_in_force, str) and isinstance(body.self_trade_prevention_type, str)
     side = _side(body.side)
-    count = _count(body.count)
+    count = count_field(body.count)
     if count <= 0:
         raise invalid_order(f"count={body.count!r}: must be more than 0")
     try:
@@ -199,7 +193,7 @@ def order_request(exchange: Exchange, body: CreateOrderBody, now_s: int) -> Orde
     if body.post_only and tif is not TimeInForce.GTC:
         raise invalid_order("post_only orders must use time_in_force=good_till_canceled")
     client_order_id = _client_order_id(body.client_order_id if isinstance(body.client_order_id, str) else None)
-    subaccount = _subaccount(body.subaccount)
+    subaccount = subaccount_field(body.subaccount)
     _market(exchange, body.ticker)
     _shard(exchange, body.ticker, body.exchange_index)
     price = _price_on_grid(exchange, body.ticker, body.price)
@@ -281,7 +275,7 @@ async def amend_order(request: web.Request) -> web.Response:
                             f"order {order.order_id} has client_order_id {order.client_order_id!r}")
     _shard(exchange, body.ticker, body.exchange_index)
     price = _price_on_grid(exchange, body.ticker, body.price)
-    count = _count(body.count)
+    count = count_field(body.count)
     if count <= 0:
         raise invalid_order(f"count={body.count!r}: the new total must be more than 0")
     kwargs: dict[str, Any] = {}
@@ -306,8 +300,8 @@ async def decrease_order(request: web.Request) -> web.Response:
     order = own_order(exchange, account, request.match_info["order_id"])
     if (body.reduce_by is None) == (body.reduce_to is None):
         raise invalid_order("send exactly one of reduce_by and reduce_to")
-    reduce_by = _count(body.reduce_by, "reduce_by") if body.reduce_by is not None else None
-    reduce_to = _count(body.reduce_to, "reduce_to") if body.reduce_to is not None else None
+    reduce_by = count_field(body.reduce_by, "reduce_by") if body.reduce_by is not None else None
+    reduce_to = count_field(body.reduce_to, "reduce_to") if body.reduce_to is not None else None
     if reduce_by is not None and reduce_by <= 0:
         raise invalid_order("reduce_by must be more than 0")
     order, _reduced = exchange.decrease_order(account.account_id, order.order_id, reduce_by=reduce_by,
@@ -381,100 +375,6 @@ async def cancel_all(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-# --- order groups -------------------------------------------------------------------------------
-
-
-def _own_group(exchange: Exchange, account: Account, group_id: str) -> Any:
-    group = exchange.order_groups.get(group_id)
-    if group is None or group.account_id != account.account_id:
-        raise ExchangeError(404, "order_group_not_found", "order group not found", f"you have no order group {group_id!r}")
-    return group
-
-
-def _group_limit(body: OrderGroupBody) -> int:
-    if body.contracts_limit is None and body.contracts_limit_fp is None:
-        raise ExchangeError(400, "missing_parameters", "missing parameters",
-                            "contracts_limit (whole contracts) or contracts_limit_fp is required")
-    if body.contracts_limit is not None:
-        if body.contracts_limit < 1:
-            raise ExchangeError(400, "invalid_parameters", "invalid parameters", "contracts_limit must be >= 1")
-        limit = body.contracts_limit * 100
-        if body.contracts_limit_fp is not None and _count(body.contracts_limit_fp, "contracts_limit_fp") != limit:
-            raise ExchangeError(400, "invalid_parameters", "invalid parameters",
-                                "contracts_limit and contracts_limit_fp disagree; send one")
-        return limit
-    assert body.contracts_limit_fp is not None
-    limit = _count(body.contracts_limit_fp, "contracts_limit_fp")
-    if limit <= 0:
-        raise ExchangeError(400, "invalid_parameters", "invalid parameters", "contracts_limit_fp must be more than 0")
-    return limit
-
-
-async def create_order_group(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    body = convert(await read_json_object(request), OrderGroupBody)
-    limit = _group_limit(body)
-    subaccount = _subaccount(body.subaccount)
-    group = exchange.create_order_group(account.account_id, limit)
-    return web.json_response({"order_group_id": group.order_group_id, "subaccount": subaccount,
-                              "exchange_index": group.exchange_index}, status=201)
-
-
-def group_json(group: Any) -> dict[str, Any]:
-    return {
-        "id": group.order_group_id,
-        "contracts_limit_fp": format_count(group.contracts_limit),
-        # auto-cancel on the limit is always on in the simulator; `is_triggered` is the simulator's extra
-        "is_auto_cancel_enabled": True,
-        "is_triggered": group.triggered,
-        "exchange_index": group.exchange_index,
-    }
-
-
-async def list_order_groups(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    groups = [group_json(g) for g in exchange.order_groups.values() if g.account_id == account.account_id]
-    return web.json_response({"order_groups": groups})
-
-
-async def get_order_group(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    group = _own_group(exchange, account, request.match_info["group_id"])
-    body = group_json(group)
-    del body["id"]
-    body["orders"] = list(group.order_ids)
-    return web.json_response(body)
-
-
-async def update_group_limit(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    group = _own_group(exchange, account, request.match_info["group_id"])
-    body = convert(await read_json_object(request), OrderGroupBody)
-    exchange.update_order_group_limit(account.account_id, group.order_group_id, _group_limit(body))
-    return web.json_response({})
-
-
-async def trigger_group(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    group = _own_group(exchange, account, request.match_info["group_id"])
-    exchange.trigger_order_group(account.account_id, group.order_group_id)
-    return web.json_response({})
-
-
-async def reset_group(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    group = _own_group(exchange, account, request.match_info["group_id"])
-    exchange.reset_order_group(account.account_id, group.order_group_id)
-    return web.json_response({})
-
-
-async def delete_group(request: web.Request) -> web.Response:
-    exchange, account = caller(request)
-    group = _own_group(exchange, account, request.match_info["group_id"])
-    exchange.delete_order_group(account.account_id, group.order_group_id)
-    return web.json_response({})
-
-
 # --- account ------------------------------------------------------------------------------------
 
 
@@ -509,13 +409,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_delete(f"{p}/events/orders/{{order_id}}", cancel_order)
     r.add_post(f"{p}/events/orders/{{order_id}}/amend", amend_order)
     r.add_post(f"{p}/events/orders/{{order_id}}/decrease", decrease_order)
-    r.add_post(f"{p}/order_groups/create", create_order_group)
-    r.add_get(f"{p}/order_groups", list_order_groups)
-    r.add_get(f"{p}/order_groups/{{group_id}}", get_order_group)
-    r.add_put(f"{p}/order_groups/{{group_id}}/limit", update_group_limit)
-    r.add_put(f"{p}/order_groups/{{group_id}}/trigger", trigger_group)
-    r.add_put(f"{p}/order_groups/{{group_id}}/reset", reset_group)
-    r.add_delete(f"{p}/order_groups/{{group_id}}", delete_group)
     r.add_post(f"{p}/orders", deprecated_v1)
     r.add_post(f"{p}/orders/batched", deprecated_v1)
     r.add_delete(f"{p}/orders/batched", deprecated_v1)

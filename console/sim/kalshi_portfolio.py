@@ -154,7 +154,8 @@ async def get_queue_positions(request: web.Request) -> web.Response:
         if event_ticker is not None and _event_of(exchange, order.ticker) != event_ticker:
             continue
         ahead = exchange.queue_position(account.account_id, order.order_id)
-        out.append({"order_id": order.order_id, "market_ticker": order.ticker, "queue_position_fp": format_count(ahead)})
+        out.append({"order_id": order.order_id, "market_ticker": order.ticker,
+                    "queue_position_fp": format_count(ahead)})
     return web.json_response({"queue_positions": out})
 
 

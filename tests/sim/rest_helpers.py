@@ -22,7 +22,8 @@ class AccountClient(httpx.Client):
     account_id: str
 
 
-def account(sim: Any, balance_dollars: str = "1000", key_type: str = "ed25519", tier: str = "prestige") -> AccountClient:
+def account(sim: Any, balance_dollars: str = "1000", key_type: str = "ed25519",
+            tier: str = "prestige") -> AccountClient:
     """A fresh funded account made through POST /sim/accounts, with a signed client for it."""
     body = admin(sim, "POST", "/accounts", json={"balance_dollars": balance_dollars, "key_type": key_type,
                                                  "tier": tier})

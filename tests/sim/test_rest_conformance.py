@@ -114,7 +114,8 @@ def test_market_data_objects(schemas, responses):
         ("MarketCandlesticksResponse", r["batch_candles"]["markets"][0], "batch candlesticks[0]"),
     ]
     checks += [("WeeklySchedule", w, "standard_hours[]") for w in r["schedule"]["schedule"]["standard_hours"]]
-    checks += [("DailySchedule", d, "monday[]") for w in r["schedule"]["schedule"]["standard_hours"] for d in w["monday"]]
+    weeks = r["schedule"]["schedule"]["standard_hours"]
+    checks += [("DailySchedule", d, "monday[]") for w in weeks for d in w["monday"]]
     checks += [("Series", s, f"series {s['ticker']}") for s in r["series_list"]["series"]]
     checks += [("EventData", e, f"event {e['event_ticker']}") for e in r["events"]["events"]]
     trades = r["trades"]["trades"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_helpers import account, reader, ORDERS, balance_dollars, book, order, order_body, orders, place
+from rest_helpers import account, ORDERS, balance_dollars, book, order, order_body, orders, place
 
 
 def test_amend_changes_price_and_total_and_can_cross(sim):

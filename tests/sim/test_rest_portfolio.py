@@ -64,8 +64,9 @@ def test_positions_yes_and_no_with_event_aggregates_and_filters(sim):
     body = trader.get("/portfolio/positions", params={"event_ticker": event}).json()
     positions = {p["ticker"]: p for p in body["market_positions"]}
     assert set(positions) == {tickers[0], tickers[1]}
-    assert (positions[tickers[0]]["position_fp"], positions[tickers[0]]["market_exposure_dollars"]) == ("4.00", "1.200000")
-    assert (positions[tickers[1]]["position_fp"], positions[tickers[1]]["market_exposure_dollars"]) == ("-2.00", "0.600000")
+    yes_pos, no_pos = positions[tickers[0]], positions[tickers[1]]
+    assert (yes_pos["position_fp"], yes_pos["market_exposure_dollars"]) == ("4.00", "1.200000")
+    assert (no_pos["position_fp"], no_pos["market_exposure_dollars"]) == ("-2.00", "0.600000")
     ev, = body["event_positions"]
     assert ev["event_ticker"] == event
     assert ev["event_exposure_dollars"] == "1.800000"
@@ -129,7 +130,8 @@ def test_settlements_cursor_walk(sim):
     got = walk(trader, "/portfolio/settlements", "settlements", limit=3)
     assert [s["ticker"] for s in got] == tickers[::-1]
     assert all(s["revenue"] == 100 for s in got)
-    assert [s["ticker"] for s in walk(trader, "/portfolio/settlements", "settlements", ticker=tickers[2])] == [tickers[2]]
+    one = walk(trader, "/portfolio/settlements", "settlements", ticker=tickers[2])
+    assert [s["ticker"] for s in one] == [tickers[2]]
     assert len(walk(trader, "/portfolio/settlements", "settlements", event_ticker=event)) == 4
     assert balance_dollars(trader) == "1001.9300"  # 4 x (1.00 - 0.50 - 0.0175 fee)
     assert position(trader, tickers[0])["position_fp"] == "0.00"

@@ -11,7 +11,8 @@ from console.venues.kalshi.auth import KalshiAuth, Signer
 
 
 def test_create_account_with_each_key_type_and_fund_it(sim):
-    for key_type, pem_header in (("rsa", "-----BEGIN RSA PRIVATE KEY-----"), ("ed25519", "-----BEGIN PRIVATE KEY-----")):
+    pem_headers = {"rsa": "-----BEGIN RSA PRIVATE KEY-----", "ed25519": "-----BEGIN PRIVATE KEY-----"}
+    for key_type, pem_header in pem_headers.items():
         body = admin(sim, "POST", "/accounts", json={"balance_dollars": "250.5", "key_type": key_type}, expect=201)
         assert set(body) == {"account_id", "api_key_id", "private_key_pem", "key_type"}
         assert body["key_type"] == key_type and body["private_key_pem"].startswith(pem_header)
