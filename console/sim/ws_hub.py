@@ -61,16 +61,17 @@ class WsHub:
         self._subs: dict[str, dict[Subscription, None]] = {channel: {} for channel in CHANNELS}
         self._last_ticker: dict[str, dict[str, Any]] = {}  # ticker -> last values sent (sans ts)
         self._last_trade_size: dict[str, int] = {}
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            BookDelta: self._on_book_delta,
-            TradePrinted: self._on_trade,
-            FillHappened: self._on_fill,
-            OrderChanged: self._on_order,
-            PositionChanged: self._on_position,
-            MarketLifecycle: self._on_market_lifecycle,
-            EventLifecycle: self._on_event_lifecycle,
-            OrderGroupChanged: self._on_order_group,
-            TickerChanged: self._on_ticker,
+        #: event type -> (the channel it feeds, its handler)
+        self._handlers: dict[type, tuple[str, Callable[[Any], None]]] = {
+            BookDelta: ("orderbook_delta", self._on_book_delta),
+            TradePrinted: ("trade", self._on_trade),
+            FillHappened: ("fill", self._on_fill),
+            OrderChanged: ("user_orders", self._on_order),
+            PositionChanged: ("market_positions", self._on_position),
+            MarketLifecycle: ("market_lifecycle_v2", self._on_market_lifecycle),
+            EventLifecycle: ("market_lifecycle_v2", self._on_event_lifecycle),
+            OrderGroupChanged: ("order_group_updates", self._on_order_group),
+            TickerChanged: ("ticker", self._on_ticker),
         }
 
     # --- registry ---------------------------------------------------------------------------
@@ -88,9 +89,10 @@ class WsHub:
     # --- the listener -----------------------------------------------------------------------
 
     def on_event(self, event: Any) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is None:
+        entry = self._handlers.get(type(event))
+        if entry is None:
             return
+        channel, handler = entry
         # A fan-out bug must not break the exchange call that emitted the event (an order placement
         # would fail half-done). It is logged loudly and every subscriber of the channel that
         # failed gets error 10 "channel error" and loses the subscription, so nothing is silently
@@ -99,19 +101,10 @@ class WsHub:
             handler(event)
         except Exception:
             log.exception("ws fan-out failed on %s", type(event).__name__)
-            self._fail_channel_for(event)
-
-    def _fail_channel_for(self, event: Any) -> None:
-        channels = {
-            BookDelta: "orderbook_delta", TradePrinted: "trade", FillHappened: "fill",
-            OrderChanged: "user_orders", PositionChanged: "market_positions",
-            MarketLifecycle: "market_lifecycle_v2", EventLifecycle: "market_lifecycle_v2",
-            OrderGroupChanged: "order_group_updates", TickerChanged: "ticker",
-        }
-        channel = channels[type(event)]
-        for sub in self._targets(channel):
-            sub.conn.drop_subscription(sub)
-            sub.conn.send_error(None, 10, f"internal error on {channel}; resubscribe", sid=sub.sid, seq=sub.next_seq())
+            for sub in self._targets(channel):
+                sub.conn.drop_subscription(sub)
+                sub.conn.send_error(None, 10, f"internal error on {channel}; resubscribe",
+                                    sid=sub.sid, seq=sub.next_seq())
 
     # --- market data ------------------------------------------------------------------------
 

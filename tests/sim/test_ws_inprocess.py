@@ -144,3 +144,37 @@ async def test_every_data_message_passes_the_fault_tap_and_replies_do_not(tmp_pa
                     ("orderbook_snapshot", 1), ("orderbook_delta", 2), ("orderbook_delta", 3), ("orderbook_delta", 4)]
     finally:
         await runner.cleanup()
+
+
+async def test_a_fan_out_bug_fails_the_channel_loudly_but_never_the_order(tmp_path: Path, monkeypatch) -> None:
+    from console.sim import ws_messages
+
+    def broken(event):
+        raise ValueError("simulated serialiser bug")
+
+    monkeypatch.setattr(ws_messages, "trade", broken)
+    state, runner, url, signer, account_id = await _start(tmp_path, WsSettings(heartbeat_s=0))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, headers=signer.headers("GET", WS_PATH)) as ws:
+                await ws.send_json({"id": 1, "cmd": "subscribe", "params": {"channels": ["trade", "ticker"]}})
+                for _ in range(2):
+                    await asyncio.wait_for(ws.receive(), 3)
+                state.exchange.create_order(account_id, _bid(YES_MARKET, "0.50"))
+                taker = OrderRequest(ticker=YES_MARKET, side=BookSide.ASK, price=parse_price("0.50"), count=contracts(1),
+                                     time_in_force=TimeInForce.IOC,
+                                     self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS)
+                order = state.exchange.create_order("acct2", taker)
+                assert order.fill_count == contracts(1)  # the trade happened despite the broken fan-out
+                messages = []
+                while len(messages) < 3:
+                    messages.append(json.loads((await asyncio.wait_for(ws.receive(), 3)).data))
+                errors = [m for m in messages if m["type"] == "error"]
+                assert [(e["sid"], e["msg"]["code"]) for e in errors] == [(1, 10)]
+                # the ticker channel kept working: one update for the resting bid, one for the trade
+                assert [m["type"] for m in messages if m["type"] != "error"] == ["ticker", "ticker"]
+                await ws.send_json({"id": 2, "cmd": "list_subscriptions"})
+                listing = json.loads((await asyncio.wait_for(ws.receive(), 3)).data)
+                assert listing["msg"] == [{"channel": "ticker", "sid": 2}]
+    finally:
+        await runner.cleanup()
