@@ -15,27 +15,26 @@ payout minus the cost of both legs: the new leg at the fill price and the closed
 cost (integer division; the remainder stays with the open contracts, so nothing is lost). Fees are
 not in realized P&L; they are reported in `fees_paid`.
 
-Collateral (`refresh_reservations`). A resting or incoming order must be able to pay for the
+Collateral (`console.sim.collateral`). A resting or incoming order must be able to pay for the
 contracts it could open. Each order's remaining count is split into a closing part, which nets an
 opposite position the account already holds (a bid closes a NO position, an ask a YES position),
 and an opening part. Only the opening part is reserved, at the order's limit price (bid: p per unit,
 ask: 10000 - p), which bounds what any fill at that limit or better can cost. Nothing is reserved
 for fees, so fees may leave `available` slightly negative; the next order that needs collateral is
 then refused. The closing capacity (the size of the opposite position) is shared by the account's
-orders in that market in a fixed order: reduce-only orders first, then orders by age. The whole
-split is recomputed whenever the position or any of those orders changes, so the reservation is
-always exactly right rather than incrementally approximated.
+orders in that market in a fixed order: reduce-only orders first, then orders by age. The split is
+brought up to date whenever the position or any of those orders changes, so the reservation is
+always exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from console.domain.fees import DIRECT_MEMBER_PRECISION, balance_change
 from console.domain.units import PAYOUT_PER_COUNT_UNIT, PRICE_MAX
 from console.sim.events import BookSide
-from console.sim.model import Account, Order, Position
+from console.sim.model import Account, Position
 
 
 @dataclass(slots=True)
@@ -83,35 +82,6 @@ def book_fill(account: Account, position: Position, side: BookSide, yes_price: i
     after = before + direction * count
     position.position = after
     return FillBooking(cost, fee, netted, after, max(after, 0) - max(before, 0))
-
-
-def refresh_reservations(account: Account, position: int, live_orders: Iterable[Order]) -> None:
-    """Recompute the collateral held by an account's live orders in one market (see module doc).
-
-    `position` is the account's signed position in that market; `live_orders` every order of the
-    account in that market that is resting or still matching.
-    """
-    closable_by_bid = max(-position, 0)  # NO contracts a bid would net
-    closable_by_ask = max(position, 0)  # YES contracts an ask would net
-    delta = 0
-    ordered = sorted(live_orders, key=_allocation_key) if closable_by_bid or closable_by_ask else live_orders
-    for order in ordered:
-        remaining = order.remaining_count
-        if order.side is BookSide.BID:
-            closing = min(remaining, closable_by_bid)
-            closable_by_bid -= closing
-            reserved = (remaining - closing) * order.price
-        else:
-            closing = min(remaining, closable_by_ask)
-            closable_by_ask -= closing
-            reserved = (remaining - closing) * (PRICE_MAX - order.price)
-        delta += reserved - order.reserved
-        order.reserved = reserved
-    account.reserved += delta
-
-
-def _allocation_key(order: Order) -> tuple[bool, int]:
-    return (not order.reduce_only, order.sequence)
 
 
 def settle_position(account: Account, position: Position, yes_value: int) -> tuple[int, int, int, int, int]:

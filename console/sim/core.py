@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from console.domain.fees import KalshiFees
-from console.sim.accounts import refresh_reservations
+from console.sim.collateral import MarketOrders
 from console.sim.clock import SimClock
 from console.sim.events import BookDelta, BookSide, ExchangeEvent, OrderChanged, TickerChanged
 from console.sim.matching import OrderBook
@@ -89,7 +89,7 @@ class ExchangeCore:
         self._tapes: dict[str, MarketTape] = {}
         self._live_by_market: dict[str, dict[str, Order]] = {}
         self._live_by_account: dict[str, dict[str, Order]] = {}
-        self._live_by_account_market: dict[tuple[str, str], dict[str, Order]] = {}
+        self._live_by_account_market: dict[tuple[str, str], MarketOrders] = {}
         self._by_client_id: dict[tuple[str, str], Order] = {}
         self._cancel_on_pause: dict[str, Order] = {}
         self._fee_cache: dict[tuple[object, ...], KalshiFees] = {}
@@ -165,7 +165,11 @@ class ExchangeCore:
         oid = order.order_id
         self._live_by_market.setdefault(order.ticker, {})[oid] = order
         self._live_by_account.setdefault(order.account_id, {})[oid] = order
-        self._live_by_account_market.setdefault((order.account_id, order.ticker), {})[oid] = order
+        key = (order.account_id, order.ticker)
+        mine = self._live_by_account_market.get(key)
+        if mine is None:
+            mine = self._live_by_account_market[key] = MarketOrders()
+        mine.add(order)
         if order.cancel_order_on_pause:
             self._cancel_on_pause[oid] = order
 
@@ -174,28 +178,33 @@ class ExchangeCore:
         oid = order.order_id
         self._live_by_market[order.ticker].pop(oid, None)
         self._live_by_account[order.account_id].pop(oid, None)
-        self._live_by_account_market[(order.account_id, order.ticker)].pop(oid, None)
+        self._live_by_account_market[(order.account_id, order.ticker)].discard(order)
         self._cancel_on_pause.pop(oid, None)
         if order.order_group_id is not None:
             group = self.order_groups.get(order.order_group_id)
             if group is not None and oid in group.order_ids:
                 group.order_ids.remove(oid)
-        # the order leaves the set refresh_reservations looks at: release its collateral here
+        # the order leaves the set MarketOrders.refresh looks at: release its collateral here
         self.accounts[order.account_id].reserved -= order.reserved
         order.reserved = 0
         self._refresh_reservations(order.account_id, order.ticker)
 
-    def _refresh_reservations(self, account_id: str, ticker: str) -> None:
+    def _refresh_reservations(self, account_id: str, ticker: str, changed: Order | None = None) -> None:
+        """Bring the collateral of an account's orders in one market up to date (`changed`: an order whose
+        size or price moved; position changes are picked up by themselves)."""
+        mine = self._live_by_account_market.get((account_id, ticker))
+        if mine is None:
+            return
         account = self.accounts[account_id]
         position = account.positions.get(ticker)
-        live = self._live_by_account_market.get((account_id, ticker), {})
-        refresh_reservations(account, position.position if position else 0, live.values())
+        mine.refresh(account, position.position if position else 0, changed)
 
     def live_orders(self, *, account_id: str | None = None, ticker: str | None = None) -> list[Order]:
         """Resting orders, optionally of one account and/or one market, oldest first."""
         if account_id is not None and ticker is not None:
-            source = self._live_by_account_market.get((account_id, ticker), {})
-        elif account_id is not None:
+            mine = self._live_by_account_market.get((account_id, ticker))
+            return sorted(mine.orders(), key=lambda o: o.sequence) if mine else []
+        if account_id is not None:
             source = self._live_by_account.get(account_id, {})
         elif ticker is not None:
             source = self._live_by_market.get(ticker, {})

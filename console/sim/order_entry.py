@@ -143,7 +143,7 @@ class OrderEntry(OrderGroups):
             return order
         self._register_live(order)
         reserved_before = account.reserved
-        self._refresh_reservations(account_id, req.ticker)
+        self._refresh_reservations(account_id, req.ticker, order)
         if account.reserved > reserved_before and account.available < 0:
             needed = account.reserved - reserved_before
             self._unregister_live(order)
@@ -193,7 +193,7 @@ class OrderEntry(OrderGroups):
             order.last_update_time_ms = now
             order.last_update_reason = REASON_DECREASE
             self._book_delta(order, -amount, now)
-            self._refresh_reservations(account_id, order.ticker)
+            self._refresh_reservations(account_id, order.ticker, order)
             self._emit(OrderChanged(account_id, order, REASON_DECREASE, now))
         self._after_action(order.ticker, before, now)
         return order, amount
@@ -265,25 +265,28 @@ class OrderEntry(OrderGroups):
 
         # collateral check on the amended shape, before anything visible happens
         account = self.accounts[account_id]
+        mine = self._live_by_account_market[(account_id, order.ticker)]
         old_price, old_remaining = order.price, order.remaining_count
         reserved_before = account.reserved
+        old_place = mine.requeue(order) if loses_priority else None
         order.price, order.remaining_count = price, new_remaining
-        self._refresh_reservations(account_id, order.ticker)
-        short = account.reserved > reserved_before and account.available < 0
-        order.price, order.remaining_count = old_price, old_remaining
-        if short:
-            self._refresh_reservations(account_id, order.ticker)
+        self._refresh_reservations(account_id, order.ticker, order)
+        if account.reserved > reserved_before and account.available < 0:
+            order.price, order.remaining_count = old_price, old_remaining
+            if old_place is not None:
+                position = account.positions.get(order.ticker)
+                mine.unrequeue(order, old_place, account, position.position if position else 0)
+            else:
+                self._refresh_reservations(account_id, order.ticker, order)
             raise ExchangeError(400, "insufficient_balance", "insufficient balance",
                                 "available balance cannot cover the amended order")
+        order.price, order.remaining_count = old_price, old_remaining
 
         before = self._ticker_state(order.ticker)
         if loses_priority:
             book.remove(order, old_remaining)
             self._book_delta(order, -old_remaining, now)
             order.sequence = self._next_sequence()
-            # re-insert so the live indices stay in age order
-            self._live_by_account_market[(account_id, order.ticker)].pop(order.order_id)
-            self._live_by_account_market[(account_id, order.ticker)][order.order_id] = order
         elif new_remaining < old_remaining:
             book.reduce(order, old_remaining - new_remaining)
             self._book_delta(order, new_remaining - old_remaining, now)
@@ -298,7 +301,7 @@ class OrderEntry(OrderGroups):
             self._schedule_expiry(order)
         order.last_update_time_ms = now
         order.last_update_reason = REASON_AMEND
-        self._refresh_reservations(account_id, order.ticker)
+        self._refresh_reservations(account_id, order.ticker, order)
         self._emit(OrderChanged(account_id, order, REASON_AMEND, now))
         if loses_priority:
             self._match(order, market, book, now)
@@ -382,7 +385,7 @@ class OrderEntry(OrderGroups):
                 o.status = OrderStatus.EXECUTED
                 self._unregister_live(o)
             else:
-                self._refresh_reservations(o.account_id, ticker)
+                self._refresh_reservations(o.account_id, ticker, o)
 
         taker_fill = Fill(trade_id, taker.order_id, taker.account_id, ticker, taker.side, price, count, True,
                           tb.fee, now, taker.client_order_id, tb.post_position, subaccount=taker.subaccount)

@@ -354,6 +354,20 @@ def _random_ops(seed: int, n: int) -> list[tuple]:
     return ops
 
 
+def _expected_reserved(acc, orders) -> int:  # noqa: ANN001
+    """The collateral rule written out plainly: opposite position nets oldest orders first, the rest
+    is reserved at the limit price."""
+    held = acc.positions["M"].position if "M" in acc.positions else 0
+    closable = {BookSide.BID: max(-held, 0), BookSide.ASK: max(held, 0)}
+    total = 0
+    for o in sorted(orders, key=lambda o: (not o.reduce_only, o.sequence)):
+        closing = min(o.remaining_count, closable[o.side])
+        closable[o.side] -= closing
+        unit = o.price if o.side is BookSide.BID else 10_000 - o.price
+        total += (o.remaining_count - closing) * unit
+    return total
+
+
 def _check_invariants(ex, fees_type_total_initial: int) -> None:  # noqa: ANN001
     book = ex.book("M")
     assert not book.is_crossed()
@@ -372,8 +386,8 @@ def _check_invariants(ex, fees_type_total_initial: int) -> None:  # noqa: ANN001
                 expected[o.price] = expected.get(o.price, 0) + o.remaining_count
         assert ex.book_levels("M", side) == sorted(expected.items())
     for acc in ex.accounts.values():
-        held = sum(o.reserved for o in live if o.account_id == acc.account_id)
-        assert acc.reserved == held and acc.reserved >= 0
+        mine = [o for o in live if o.account_id == acc.account_id]
+        assert acc.reserved == sum(o.reserved for o in mine) == _expected_reserved(acc, mine)
         fees_paid = acc.positions["M"].fees_paid if "M" in acc.positions else 0
         assert acc.balance >= -fees_paid  # collateral kept every purchase paid for; only fees can overdraw
 
