@@ -239,12 +239,8 @@ class ExchangeCore:
     # --- ticker changes -------------------------------------------------------------------------
 
     def _ticker_state(self, ticker: str) -> _TickerState:
-        book = self._books[ticker]
         m = self.markets[ticker]
-        bid, ask = book.best_bid_idx, book.best_ask_idx
-        bid_size = book._bid_sizes[bid] if bid >= 0 else 0
-        ask_size = book._ask_sizes[ask] if ask < len(book.grid) else 0
-        return (bid, bid_size, ask, ask_size, m.last_price, m.volume, m.open_interest)
+        return (*self._books[ticker].top(), m.last_price, m.volume, m.open_interest)
 
     def _after_action(self, ticker: str, before: _TickerState, now_ms: int) -> None:
         """End of an action on one market: sample the quote for candles, announce a ticker change."""

@@ -71,6 +71,12 @@ class OrderBook:
         i = self.best_ask_idx
         return None if i >= len(self._prices) else (self._prices[i], self._ask_sizes[i])
 
+    def top(self) -> tuple[int, int, int, int]:
+        """(best bid level, its size, best ask level, its size): cheap, for change detection."""
+        bid, ask = self.best_bid_idx, self.best_ask_idx
+        return (bid, self._bid_sizes[bid] if bid >= 0 else 0, ask,
+                self._ask_sizes[ask] if ask < len(self._ask_sizes) else 0)
+
     def levels(self, side: BookSide) -> list[tuple[int, int]]:
         """Non-empty levels of one side as (YES price, total count), ascending by YES price."""
         sizes = self._bid_sizes if side is BookSide.BID else self._ask_sizes

@@ -328,27 +328,31 @@ def test_same_seed_same_ids() -> None:
 
 _PRICES = list(range(3000, 7001, 500))
 _ACCOUNTS = ("a", "b", "c")
-_START_BALANCE = dollars("40")
+_START_BALANCE = dollars("25")
 
 def _random_ops(seed: int, n: int) -> list[tuple]:
-    """A random order flow: mostly creates near the middle of the book, some amends, decreases,
-    cancels and clock jumps. Drawn from a seeded Random so every example trades a lot (hypothesis's
-    own draws lean towards minimal values, which rarely cross)."""
+    """A random order flow: mostly creates near the middle of the book (some reduce-only, some in an
+    order group), amends, decreases, cancels, group resets and clock jumps. Drawn from a seeded
+    Random so every example trades a lot (hypothesis's own draws lean towards minimal values, which
+    rarely cross)."""
     rng = random.Random(seed)
     ops: list[tuple] = []
     for _ in range(n):
-        kind = rng.choices(["create", "amend", "decrease", "cancel", "advance"], [10, 2, 1, 2, 1])[0]
+        kind = rng.choices(["create", "amend", "decrease", "cancel", "advance", "reset"], [10, 3, 1, 2, 1, 1])[0]
         if kind == "create":
             tif = rng.choice([GTC, GTC, IOC, FOK])
             ops.append(("create", rng.choice(_ACCOUNTS), rng.choice([BID, ASK]), rng.choice(_PRICES),
                         rng.randint(1, 1500), tif, rng.choice([TAKER_AT_CROSS, MAKER]),
-                        tif is GTC and rng.random() < 0.1))
+                        tif is GTC and rng.random() < 0.1, tif is IOC and rng.random() < 0.3,
+                        rng.random() < 0.2))
         elif kind == "amend":
-            ops.append(("amend", rng.randrange(1000), rng.choice(_PRICES), rng.randint(1, 1500)))
+            ops.append(("amend", rng.randrange(1000), rng.choice(_PRICES), rng.randint(1, 2500)))
         elif kind == "decrease":
             ops.append(("decrease", rng.randrange(1000), rng.randint(1, 800)))
         elif kind == "cancel":
             ops.append(("cancel", rng.randrange(1000)))
+        elif kind == "reset":
+            ops.append(("reset",))
         else:
             ops.append(("advance", rng.randint(0, 20_000)))
     return ops
@@ -388,8 +392,12 @@ def _check_invariants(ex, fees_type_total_initial: int) -> None:  # noqa: ANN001
     for acc in ex.accounts.values():
         mine = [o for o in live if o.account_id == acc.account_id]
         assert acc.reserved == sum(o.reserved for o in mine) == _expected_reserved(acc, mine)
-        fees_paid = acc.positions["M"].fees_paid if "M" in acc.positions else 0
+        pos = acc.positions.get("M")
+        fees_paid = pos.fees_paid if pos else 0
         assert acc.balance >= -fees_paid  # collateral kept every purchase paid for; only fees can overdraw
+        # the account's books add up: cash = start + realized P&L - cost of what it holds - fees
+        if pos is not None:
+            assert acc.balance == _START_BALANCE + pos.realized_pnl - pos.position_cost - pos.fees_paid
 
 
 @settings(max_examples=150, deadline=None)
@@ -398,28 +406,30 @@ def test_random_order_flow_conserves_money_and_never_crosses_the_book(seed: int,
     w = make_world(fee_type=FeeType.QUADRATIC_WITH_MAKER_FEES, accounts=_ACCOUNTS, balance=_START_BALANCE)
     ex = w.ex
     initial = _START_BALANCE * len(_ACCOUNTS)
-    placed: list[str] = []
+    groups = {acct: ex.create_order_group(acct, contracts(8)).order_group_id for acct in _ACCOUNTS}
     for op in _random_ops(seed, n):
+        live = ex.live_orders(ticker="M")
+        target = live[op[1] % len(live)] if op[0] in ("amend", "decrease", "cancel") and live else None
         try:
             if op[0] == "create":
-                _, acct, side, price, count, tif, stp, post_only = op
-                o = ex.create_order(acct, req(side, price, count, tif, stp=stp, post_only=post_only))
-                placed.append(o.order_id)
-            elif op[0] == "amend" and placed:
-                o = ex.orders[placed[op[1] % len(placed)]]
-                ex.amend_order(o.account_id, o.order_id, ticker="M", side=o.side, price=op[2],
-                               count=o.fill_count + op[3])
-            elif op[0] == "decrease" and placed:
-                o = ex.orders[placed[op[1] % len(placed)]]
-                ex.decrease_order(o.account_id, o.order_id, reduce_by=op[2])
-            elif op[0] == "cancel" and placed:
-                o = ex.orders[placed[op[1] % len(placed)]]
-                ex.cancel_order(o.account_id, o.order_id)
+                _, acct, side, price, count, tif, stp, post_only, reduce_only, grouped = op
+                ex.create_order(acct, req(side, price, count, tif, stp=stp, post_only=post_only,
+                                          reduce_only=reduce_only, order_group_id=groups[acct] if grouped else None))
+            elif op[0] == "amend" and target is not None:
+                ex.amend_order(target.account_id, target.order_id, ticker="M", side=target.side, price=op[2],
+                               count=target.fill_count + op[3])
+            elif op[0] == "decrease" and target is not None:
+                ex.decrease_order(target.account_id, target.order_id, reduce_by=op[2])
+            elif op[0] == "cancel" and target is not None:
+                ex.cancel_order(target.account_id, target.order_id)
+            elif op[0] == "reset":
+                for acct, gid in groups.items():
+                    ex.reset_order_group(acct, gid)
             elif op[0] == "advance":
                 w.clock.advance(op[1])
                 ex.tick()
         except ExchangeError as exc:
-            assert exc.code in {"insufficient_balance", "order_not_resting", "invalid_order"}, exc
+            assert exc.code in {"insufficient_balance", "invalid_order", "order_group_triggered"}, exc
         _check_invariants(ex, initial)
     ex.determine_market("M", result)
     ex.settle_market("M")
@@ -427,3 +437,7 @@ def test_random_order_flow_conserves_money_and_never_crosses_the_book(seed: int,
     assert sum(acc.balance for acc in ex.accounts.values()) == initial - fees
     assert all(acc.reserved == 0 for acc in ex.accounts.values())
     assert all(p.position == 0 for acc in ex.accounts.values() for p in acc.positions.values())
+    for acc in ex.accounts.values():
+        if "M" in acc.positions:
+            pos = acc.positions["M"]
+            assert acc.balance == _START_BALANCE + pos.realized_pnl - pos.fees_paid
