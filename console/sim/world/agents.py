@@ -34,10 +34,10 @@ CENT = 100  # pips
 @dataclass(frozen=True)
 class AgentParams:
     mm_half_spreads: tuple[float, ...] = (0.005, 0.01, 0.02)  # probability units
-    mm_size_factors: tuple[float, ...] = (1.0, 0.7, 0.5)
+    mm_size_factors: tuple[float, ...] = (1.0, 0.45, 0.3)
     mm_view_lags: tuple[float, ...] = (0.5, 0.3, 0.2)  # share of the gap to the crowd closed per requote
     mm_levels: int = 3
-    mm_level_decay: float = 0.55
+    mm_level_decay: float = 0.5
     mm_jitter_logit: float = 0.03
     mm_skew_max: float = 0.02
     mm_limit_touches: int = 30  # inventory limit = this many touch sizes

@@ -4,7 +4,7 @@ For each hidden quantity the crowd keeps an estimate = lagged part + noise part:
 - the lagged part follows a target with an exponential lag; the target is the truth plus the error
   of the public data (elections: margin + 0.8 x the polls' shared error; weather: the latest NWS
   forecast high; CPI: the consensus mean);
-- the noise part is an Ornstein-Uhlenbeck process plus kicks: when a poll is published the crowd
+- the noise part is an Ornstein-Uhlenbeck process (weather: sd 0.35 x the published spread) plus kicks: when a poll is published the crowd
   over-reacts by 0.3 x (poll margin - its target), and that kick decays with the noise.
 Probabilities are then computed with the same formulas as the truth (the crowd knows the variance
 schedules), except that weather uses the published spread x 0.85 (the crowd is overconfident), and
@@ -37,7 +37,7 @@ class CrowdParams:
     noise_reversion_min: float = 720.0
     poll_reaction: float = 0.3
     weather_lag_min: float = 30.0
-    weather_noise_sd: float = 0.8  # degrees F
+    weather_noise_frac: float = 0.35  # noise sd as a share of the published spread
     weather_spread_scale: float = 0.85
     cpi_lag_min: float = 60.0
     cpi_noise_sd: float = 0.3  # tenths of a percent
@@ -109,10 +109,6 @@ class Crowd:
         e = self.election
         return e.national.value + e.house_factor.value + self.p.poll_error_weight * self.feed.b_national
 
-    def _day_target(self, code: str, day: dt.date) -> float | None:
-        published = self.feed.forecast_high(code, day)
-        return None if published is None else float(published[0])
-
     def update(self, t_ms: int, dt_ms: int) -> None:
         """Move every belief toward its target by one truth tick."""
         p, rng = self.p, self.rng
@@ -122,14 +118,15 @@ class Crowd:
         self.house.step(rng, self._house_target(), dt_ms, p.election_lag_min, p.election_noise_sd,
                         p.noise_reversion_min)
         for key in self.weather.days:
-            target = self._day_target(*key)
-            if target is None:
+            published = self.feed.forecast_high(*key)
+            if published is None:
                 continue
+            target, noise_sd = float(published[0]), p.weather_noise_frac * (published[1] or 0.0)
             belief = self.days.get(key)
             if belief is None:
-                self.days[key] = _Belief(target, rng.gauss(0.0, p.weather_noise_sd))
+                self.days[key] = _Belief(target, rng.gauss(0.0, noise_sd))
             else:
-                belief.step(rng, target, dt_ms, p.weather_lag_min, p.weather_noise_sd, p.noise_reversion_min)
+                belief.step(rng, target, dt_ms, p.weather_lag_min, noise_sd, p.noise_reversion_min)
         snap = self.feed.cpi_snapshots[-1] if self.feed.cpi_snapshots else None
         if snap is not None and "mean" in snap:
             self.cpi_belief.step(rng, snap["mean"] * 10, dt_ms, p.cpi_lag_min, p.cpi_noise_sd, p.noise_reversion_min)

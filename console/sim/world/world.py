@@ -28,6 +28,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from console.sim.events import BookSide, TradePrinted
 from console.sim.model import ExchangeError, MarketStatus
 from console.sim.world.agents import Agents, Quote
 from console.sim.world.crowd import Crowd
@@ -60,10 +61,12 @@ class WorldParams:
     step_ms: int = 250
     truth_tick_ms: int = 60_000
     control_every_ms: int = 300_000  # control repricing cadence outside election night
-    mm_rate: float = 1.2  # maker requotes per second per unit of market weight (at the 250 ms step)
+    mm_rate: float = 0.8  # maker requotes per second per unit of market weight (at the 250 ms step)
     noise_rate: float = 0.04
     informed_rate: float = 0.01
     informed_lag_min: float = 10.0
+    flow_impact: float = 0.02  # crowd log-odds moved per touch-size of net taker flow
+    flow_decay_min: float = 20.0  # how fast that impact fades
     burst_factor: float = 4.0
     burst_ms: int = 10 * MINUTE_MS
     debate_burst_ms: int = 2 * HOUR_MS
@@ -115,6 +118,9 @@ class World:
         self._truth_t = t0
         self._control_t = -1
         self._control = (0.5, 0.5, 0.5, 0.5)  # truth senate, truth house, crowd senate, crowd house
+        self._flow: dict[str, int] = {}  # net taker count (YES buys minus NO buys) since the last tick
+        self._flow_offset: dict[str, float] = {}  # the crowd's log-odds shift from recent flow
+        exchange.add_listener(self._on_exchange_event)
         self._tradeable: list[str] = []
         self._cum_weights: list[float] = []
         self._next_step_ms = t0 + self.step_ms
@@ -175,6 +181,27 @@ class World:
 
     # --- pricing ------------------------------------------------------------------------------
 
+    def _on_exchange_event(self, event: Any) -> None:
+        """Watch the public tape: net taker flow nudges the crowd (so informed flow moves prices)."""
+        if isinstance(event, TradePrinted) and event.ticker in self.specs:
+            signed = event.count if event.taker_side is BookSide.BID else -event.count
+            self._flow[event.ticker] = self._flow.get(event.ticker, 0) + signed
+
+    def _flow_adjusted(self, ticker: str, crowd: float, dt_ms: int) -> float:
+        p = self.params
+        offset = self._flow_offset.get(ticker, 0.0)
+        if dt_ms:
+            offset *= math.exp(-dt_ms / (p.flow_decay_min * MINUTE_MS))
+        flow = self._flow.pop(ticker, 0)
+        if flow:
+            offset += p.flow_impact * flow / (self._touch(ticker) * 100)
+        offset = max(-1.5, min(1.5, offset))
+        self._flow_offset[ticker] = offset
+        if not offset:
+            return crowd
+        c = min(1 - 1e-6, max(1e-6, crowd))
+        return 1.0 / (1.0 + math.exp(-(math.log(c / (1 - c)) + offset)))
+
     def _open_specs(self) -> list[MarketSpec]:
         return [s for s in self.specs.values() if s.ticker not in self.determined]
 
@@ -192,7 +219,7 @@ class World:
         for spec in self._open_specs():
             truth = self._truth_prob(spec, t_ms, ts, th)
             self.truth_p[spec.ticker] = truth
-            crowd = self.crowd.prob(spec, t_ms, cs, ch)
+            crowd = self._flow_adjusted(spec.ticker, self.crowd.prob(spec, t_ms, cs, ch), dt_ms)
             self.crowd_p[spec.ticker] = crowd
             prev = self.informed_p.get(spec.ticker, truth)
             self.informed_p[spec.ticker] = prev + alpha * (truth - prev)
@@ -225,11 +252,13 @@ class World:
             return self.cpi.bucket_prob(spec.lo, spec.hi, t_ms)
         return p_d if spec.party == "D" else 1.0 - p_d
 
-    def _quote(self, ticker: str, t_ms: int) -> Quote:
+    def _touch(self, ticker: str) -> int:
         spec = self.specs[ticker]
-        touch = KIND_TOUCH[spec.kind] * (2 if spec.key.startswith("GOV") else 3) // 3
-        return Quote(self.exchange.markets[ticker], self.crowd_p[ticker], self.informed_p[ticker], touch,
-                     self._burst_until.get(ticker, 0) > t_ms)
+        return KIND_TOUCH[spec.kind] * (2 if spec.key.startswith("GOV") else 3) // 3
+
+    def _quote(self, ticker: str, t_ms: int) -> Quote:
+        return Quote(self.exchange.markets[ticker], self.crowd_p[ticker], self.informed_p[ticker],
+                     self._touch(ticker), self._burst_until.get(ticker, 0) > t_ms)
 
     # --- time ---------------------------------------------------------------------------------
 
