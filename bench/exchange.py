@@ -7,9 +7,10 @@ The in-process mode drives `console.sim.exchange.Exchange` directly, with one no
 so every event is built as it would be for the WebSocket fan-out. The action mix is fixed: 40% creates
 that rest (a few ticks away from the middle), 20% creates that cross (IOC or GTC at a marketable
 price, walking one or more levels), 25% cancels and 15% amends of live orders, spread over 20
-accounts, on books that start with 10 levels a side. Actions are drawn from a seeded generator before the clock starts, so the timing covers
-the exchange only. Target: >= 20,000 actions/s. Both wall-clock and process CPU time are reported;
-on a busy shared machine the CPU figure is the steadier measure of the engine itself.
+accounts, on books that start with 10 levels a side. Actions are drawn from a seeded generator
+before the clock starts, so the timing covers the exchange only. Target: >= 20,000 actions/s. Both
+wall-clock and process CPU time are reported; on a busy shared machine the CPU figure is the steadier
+measure of the engine itself.
 
 An HTTP mode (the same mix through the REST API of a running `edgedesk sim`) plugs in at
 `bench_http` / `--http`; see `main()`.

@@ -183,13 +183,7 @@ class MarketOrders:
                 capacity -= first.rebalance(capacity, touched)
             if rest.allocated or capacity:  # else nothing nets on this side, before or now
                 rest.rebalance(capacity, touched)
-        delta = 0
-        for oid, order in touched.items():
-            queue = self._queue(order)
-            reserved = (order.remaining_count - queue.closing.get(oid, 0)) * unit_cost(order.side, order.price)
-            delta += reserved - order.reserved
-            order.reserved = reserved
-        account.reserved += delta
+        self._reserve(account, touched)
 
     def rebuild(self, account: Account, position: int) -> None:
         """Recompute every allocation from scratch (after an amend that had to be rolled back)."""
@@ -203,9 +197,14 @@ class MarketOrders:
             first, rest = self._queues[side]
             capacity -= first.rebalance(capacity, touched)
             rest.rebalance(capacity, touched)
+        self._reserve(account, touched)
+
+    def _reserve(self, account: Account, touched: dict[str, Order]) -> None:
+        """Set the reservation of every touched order from its non-netting part, and the account's total."""
         delta = 0
         for oid, order in touched.items():
-            reserved = (order.remaining_count - self._queue(order).closing.get(oid, 0)) * unit_cost(order.side, order.price)
+            opening = order.remaining_count - self._queue(order).closing.get(oid, 0)
+            reserved = opening * unit_cost(order.side, order.price)
             delta += reserved - order.reserved
             order.reserved = reserved
         account.reserved += delta

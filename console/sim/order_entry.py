@@ -13,7 +13,12 @@ Refusals (`ExchangeError(status, code, message, details)`):
 | 400 | `order_ticker_mismatch` / `order_side_mismatch` / `order_id_and_client_order_id_mismatch` | amend body disagrees with the order |
 | 400 | `order_group_triggered` | the order's group hit its limit and was not reset |
 | 400 | `insufficient_balance` | available balance cannot cover the collateral (see `console.sim.accounts`) |
+| 400 | `invalid_parameters` | decrease without exactly one of reduce_by / reduce_to |
 | 409 | `order_already_exists` | client_order_id equals one of the account's live orders |
+
+Admin and group calls add: `invalid_parameters` (bad limit, result or close time), `market_not_active`
+/ `market_not_inactive` (deactivate / activate from the wrong state), `market_already_determined`,
+`market_not_determined` (settle before determine), `account_exists`.
 
 Matching: an incoming order meets the best opposite level first, then time priority; each fill is
 at the resting (maker) order's price. Self-trade prevention: `taker_at_cross` cancels the incoming

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from console.domain.fees import FeeType
 from console.domain.units import PAYOUT_PER_COUNT_UNIT, contracts, dollars, parse_price
-from console.sim.events import BookSide, EventLifecycle, MarketLifecycle, OrderChanged, OrderGroupChanged
+from console.sim.events import BookSide, EventLifecycle, MarketLifecycle, OrderGroupChanged
 from console.sim.model import ExchangeError, MarketStatus, OrderStatus
 
 THOUSAND = dollars("1000")

@@ -185,7 +185,8 @@ def test_post_only_that_would_take_is_refused_and_one_that_rests_is_accepted() -
     ex = w.ex
     ex.create_order("a", req(ASK, 5500, 100))
     err = refused(ex.create_order, "b", req(BID, 5500, 100, post_only=True))
-    assert (err.status, err.code, err.message, err.details) == (400, "invalid_order", "invalid order", "post only cross")
+    assert (err.status, err.code, err.message, err.details) == \
+        (400, "invalid_order", "invalid order", "post only cross")
     assert ex.book_levels("M", ASK) == [(5500, 100)] and len(ex.orders) == 1
     resting = ex.create_order("b", req(BID, 5400, 100, post_only=True))
     assert resting.status is OrderStatus.RESTING and ex.best_bid("M") == (5400, 100)
@@ -313,7 +314,8 @@ def test_amend_price_loses_priority_and_can_cross() -> None:
     # count is the new total including what already filled
     total = ex.amend_order("a", a1.order_id, ticker="M", side=BID, price=5300, count=120)
     assert (total.fill_count, total.remaining_count, total.initial_count) == (100, 20, 120)
-    assert refused(ex.amend_order, "a", a1.order_id, ticker="M", side=BID, price=5300, count=100).code == "invalid_order"
+    too_small = refused(ex.amend_order, "a", a1.order_id, ticker="M", side=BID, price=5300, count=100)
+    assert too_small.code == "invalid_order"
     assert refused(ex.amend_order, "a", a1.order_id, ticker="M", side=ASK, price=5300, count=130).code == \
         "order_side_mismatch"
 
