@@ -23,8 +23,10 @@ MICROS_PER_DOLLAR = 1_000_000
 #: one whole contract settling at $1 is worth this many micro-dollars
 PAYOUT_PER_COUNT_UNIT = PIPS_PER_DOLLAR  # micro-dollars paid per 0.01 contract at $1.00
 
-_DECIMAL = re.compile(r"^(-)?(\d+)(?:\.(\d*))?$")
-_LEADING_DOT = re.compile(r"^(-)?\.(\d+)$")
+# ASCII digits only and \Z, not $: `$` also matches before a trailing newline ("0.56\n"), and `\d`
+# matches every Unicode digit ("0.٥٦"); neither is a number Kalshi sends
+_DECIMAL = re.compile(r"^(-)?([0-9]+)(?:\.([0-9]*))?\Z")
+_LEADING_DOT = re.compile(r"^(-)?\.([0-9]+)\Z")
 
 
 class UnitError(ValueError):
