@@ -16,6 +16,7 @@ from typing import NoReturn, TypeVar
 
 from console.config import ConfigError, DeskConfig, load_config
 from console.domain.units import UnitError, parse_money
+from console.sim.faults_rules import PROFILES, profile_help
 
 T = TypeVar("T")
 
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
 
     sim = commands.add_parser("sim", help="run the local exchange simulator (Kalshi API on loopback)",
-                              description="Run the local Kalshi-compatible exchange simulator on loopback.")
+                              description="Run the local Kalshi-compatible exchange simulator on loopback.",
+                              epilog=profile_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sim.add_argument("--host", type=_loopback_host, default="127.0.0.1", help="loopback address (default 127.0.0.1)")
     sim.add_argument("--port", type=_non_negative_int, default=None,
                      help="TCP port; 0 picks a free one (default: [sim] port, 0)")
@@ -99,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated seconds per real second (default: [sim] speed, 1)")
     sim.add_argument("--demo-markets", action=argparse.BooleanOptionalAction, default=True,
                      help="create a handful of demo markets at start-up (default on)")
+    sim.add_argument("--faults", metavar="PROFILE", default="none", choices=list(PROFILES),
+                     help="inject faults from the start, from one of the profiles below (default none); "
+                          "change them at run time with POST /sim/faults")
     sim.set_defaults(func=_cmd_sim)
     return parser
 
@@ -111,7 +116,7 @@ def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
     balance = args.balance if args.balance is not None else defaults.balance_dollars * 1_000_000
     run_sim(args.host, _pick(args.port, defaults.port), key_dir, _pick(args.accounts, defaults.accounts),
             balance, _pick(args.seed, defaults.seed), _pick(args.speed, defaults.speed),
-            demo_markets=args.demo_markets)
+            demo_markets=args.demo_markets, faults=args.faults)
     return 0
 
 

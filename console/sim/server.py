@@ -59,6 +59,7 @@ _ROUTE_MODULES = (
     ("console.sim.kalshi_api", "setup_kalshi_routes"),
     ("console.sim.admin", "setup_admin_routes"),
     ("console.sim.kalshi_ws", "setup_ws"),
+    ("console.sim.faults_admin", "setup_faults_routes"),
 )
 
 
@@ -231,15 +232,21 @@ def default_key_dir() -> Path:
 
 
 def make_state(*, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
-               seed: int | None, speed: float, demo_markets: bool = True) -> SimState:
-    """A fresh exchange with the desk's and test accounts provisioned (and the demo markets, if asked)."""
+               seed: int | None, speed: float, demo_markets: bool = True, faults: str = "none") -> SimState:
+    """A fresh exchange with the desk's and test accounts provisioned (and the demo markets, if asked).
+
+    `faults` names a fault profile (console.sim.faults_rules.PROFILES); an unknown name raises ValueError.
+    """
     from console.sim.clock import SimClock
     from console.sim.exchange import Exchange
+    from console.sim.faults import EXTRA_KEY as FAULTS_EXTRA
+    from console.sim.faults import Faults
     from console.sim.keys import provision_key_dir
 
     clock = SimClock(speed=speed)
     state = SimState(exchange=Exchange(clock), clock=clock)
     state.extras["seed"] = seed
+    state.extras[FAULTS_EXTRA] = Faults(seed, faults, sim_now_ms=clock.now_ms)
     state.extras["key_dir"] = str(Path(key_dir).expanduser().resolve())
     state.extras["accounts"] = provision_key_dir(state, key_dir, accounts, balance_micros)
     if demo_markets:
@@ -250,10 +257,11 @@ def make_state(*, key_dir: str | os.PathLike[str], accounts: int, balance_micros
 
 
 async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
-                    seed: int | None, speed: float, *, demo_markets: bool = True) -> tuple[web.AppRunner, int]:
+                    seed: int | None, speed: float, *, demo_markets: bool = True,
+                    faults: str = "none") -> tuple[web.AppRunner, int]:
     """Build and start the simulator; returns the runner (await runner.cleanup() to stop) and the bound port."""
     state = make_state(key_dir=key_dir, accounts=accounts, balance_micros=balance_micros, seed=seed,
-                       speed=speed, demo_markets=demo_markets)
+                       speed=speed, demo_markets=demo_markets, faults=faults)
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -264,12 +272,12 @@ async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accou
 
 
 def run_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
-            seed: int | None, speed: float, *, demo_markets: bool = True) -> None:
+            seed: int | None, speed: float, *, demo_markets: bool = True, faults: str = "none") -> None:
     """Start the simulator, print its one "listening" line, serve until SIGINT/SIGTERM, shut down cleanly."""
 
     async def main() -> None:
         runner, actual_port = await start_sim(host, port, key_dir, accounts, balance_micros, seed, speed,
-                                              demo_markets=demo_markets)
+                                              demo_markets=demo_markets, faults=faults)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
