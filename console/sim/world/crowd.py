@@ -26,7 +26,7 @@ from console.sim.world.feed import DataFeed, Release
 from console.sim.world.scalars import WeatherTruth
 from console.sim.world.simtime import MINUTE_MS
 from console.sim.world.truth import ElectionTruth, ScalarTruth, bucket_prob
-from console.sim.world.universe import MarketSpec, weather_peak_ms
+from console.sim.world.universe import MarketSpec, weather_day_of, weather_peak_ms
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,7 @@ class Crowd:
         elif spec.kind in ("senate", "house"):
             p_d = senate_d if spec.kind == "senate" else house_d
         elif spec.kind == "weather":
-            code, iso_day = spec.key.split(":")
-            day = dt.date.fromisoformat(iso_day)
+            code, day = weather_day_of(spec.key)
             truth = self.weather.days.get((code, day))
             if truth is None:  # already determined and dropped
                 return 0.5

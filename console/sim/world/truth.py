@@ -30,6 +30,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from console.sim.world.simtime import DAY_MS, HOUR_MS, MINUTE_MS, WorldCalendar
@@ -70,6 +71,32 @@ def tail_at_least(probs: Sequence[float], k: int) -> float:
                 new[i + 1] += v * p
         dist = new
     return min(1.0, max(0.0, sum(dist[k:])))
+
+
+def control_prob(parts: Sequence[tuple[float, float]], need: int, center: float, sd: float) -> float:
+    """P(at least `need` of the contests are won) when contest k is won iff m_k + Z + its own future noise > 0.
+
+    `parts` holds (m_k, remaining variance of contest k); Z ~ N(center, sd^2) is shared. Gauss-Hermite
+    over Z, then the exact Poisson-binomial of the conditionally independent contests (vectorised over
+    the nodes with numpy).
+    """
+    if need <= 0:
+        return 1.0
+    if need > len(parts):
+        return 0.0
+    nodes = GH_NODES if sd > 1e-9 else ((0.0, 1.0),)
+    zs = [center + sd * x for x, _ in nodes]
+    dist = np.zeros((len(zs), len(parts) + 1))
+    dist[:, 0] = 1.0
+    for k, (m, var) in enumerate(parts):
+        p = np.fromiter((prob_positive(m + z, var) for z in zs), float, len(zs))[:, None]
+        head = dist[:, : k + 2]
+        shifted = np.zeros_like(head)
+        shifted[:, 1:] = head[:, :-1] * p
+        dist[:, : k + 2] = head * (1.0 - p) + shifted
+    tails = dist[:, need:].sum(axis=1)
+    weights = np.fromiter((w for _, w in nodes), float, len(nodes))
+    return float(min(1.0, max(0.0, (tails * weights).sum())))
 
 
 @dataclass(frozen=True)
@@ -235,34 +262,21 @@ class ElectionTruth:
 
     def senate_prob_d(self, t_ms: int, shifts: Mapping[str, float] | None = None) -> float:
         """P(Democrats control the Senate): >= `d_needs` seats after the modelled races."""
-        need = self.senate.d_needs - self.senate.d_fixed
-        s_now = self.national.value
-        sd_s = math.sqrt(self.national.remaining(t_ms))
         parts = []
         for race in self.senate.races:
             shift = shifts.get(race.key, 0.0) if shifts else 0.0
             parts.append((race.base_margin + self.races[race.key].value + shift,
                           self.races[race.key].remaining(t_ms)))
-        nodes = GH_NODES if sd_s > 1e-9 else ((0.0, 1.0),)
-        total = 0.0
-        for x, w in nodes:
-            s = s_now + sd_s * x
-            total += w * tail_at_least([prob_positive(m + s, v) for m, v in parts], need)
-        return min(1.0, max(0.0, total))
+        return control_prob(parts, self.senate.d_needs - self.senate.d_fixed, self.national.value,
+                            math.sqrt(self.national.remaining(t_ms)))
 
     def house_prob_d(self, t_ms: int, shift: float = 0.0) -> float:
         """P(Democrats control the House): >= `d_needs` seats after the modelled districts."""
-        need = self.house.d_needs - self.house.d_safe
-        z_now = self.national.value + self.house_factor.value + shift
-        sd_z = math.sqrt(self.national.remaining(t_ms) + self.house_factor.remaining(t_ms))
         parts = [(base + d.value, d.remaining(t_ms))
                  for base, d in zip(self.house.district_margins, self.districts, strict=True)]
-        nodes = GH_NODES if sd_z > 1e-9 else ((0.0, 1.0),)
-        total = 0.0
-        for x, w in nodes:
-            z = z_now + sd_z * x
-            total += w * tail_at_least([prob_positive(m + z, v) for m, v in parts], need)
-        return min(1.0, max(0.0, total))
+        center = self.national.value + self.house_factor.value + shift
+        sd = math.sqrt(self.national.remaining(t_ms) + self.house_factor.remaining(t_ms))
+        return control_prob(parts, self.house.d_needs - self.house.d_safe, center, sd)
 
     def senate_done_ms(self) -> int:
         return max(self.race_done_ms(r.key) for r in self.senate.races)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from console.domain.fees import FeeType
 from console.sim.model import Event, Market, Series
@@ -44,7 +45,7 @@ from console.sim.world.universe_data import (
 
 __all__ = [
     "CITIES", "GOVERNOR_RACES", "HOUSE", "SENATE", "CitySpec", "HouseSpec", "MarketSpec", "RaceSpec",
-    "SenateSpec", "list_cpi", "list_elections", "list_weather_day", "weather_buckets", "weather_listing_ms",
+    "SenateSpec", "list_cpi", "list_elections", "list_weather_day", "weather_buckets", "weather_day_of", "weather_listing_ms",
     "weather_peak_ms", "weather_report_ms",
 ]
 
@@ -249,11 +250,19 @@ def local_date_et(ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(ms / 1000, ET).date()
 
 
+@lru_cache(maxsize=4096)
+def weather_day_of(key: str) -> tuple[str, dt.date]:
+    """A weather MarketSpec key ("NY:2026-11-23") as (city code, date)."""
+    code, iso_day = key.split(":")
+    return code, dt.date.fromisoformat(iso_day)
+
+
 def weather_listing_ms(city: CitySpec, day: dt.date) -> int:
     """Kalshi lists a day's temperature event at 10:00 local the day before."""
     return local_ms(day - dt.timedelta(days=1), 10.0, city.tz)
 
 
+@lru_cache(maxsize=4096)
 def weather_peak_ms(city: CitySpec, day: dt.date) -> int:
     """When the day's high is in (16:00 local): the truth is final from then on."""
     return local_ms(day, 16.0, city.tz)

@@ -45,6 +45,7 @@ from console.sim.world.universe import (
     list_cpi,
     list_elections,
     list_weather_day,
+    weather_day_of,
     weather_listing_ms,
     weather_peak_ms,
     weather_report_ms,
@@ -246,8 +247,7 @@ class World:
         elif spec.kind in ("senate", "house"):
             p_d = senate_d if spec.kind == "senate" else house_d
         elif spec.kind == "weather":
-            code, iso_day = spec.key.split(":")
-            return self.weather.days[(code, dt.date.fromisoformat(iso_day))].bucket_prob(spec.lo, spec.hi, t_ms)
+            return self.weather.days[weather_day_of(spec.key)].bucket_prob(spec.lo, spec.hi, t_ms)
         else:
             return self.cpi.bucket_prob(spec.lo, spec.hi, t_ms)
         return p_d if spec.party == "D" else 1.0 - p_d
