@@ -219,9 +219,15 @@ class Faults:
         self._ws = [r for r in self.rules if r.rule.kind in WS_KINDS]
         self._rest = [r for r in self.rules if r.rule.kind in REST_KINDS]
         self._pauses = [r for r in self.rules if r.rule.kind in PAUSE_KINDS]
-        if self.ws_settings is not None:
-            # no tap at all without WebSocket rules: the feed costs nothing extra when faults are off
-            self.ws_settings.tap = self.tap if self._ws else None
+        settings = self.ws_settings
+        if settings is not None:
+            # No tap at all without WebSocket rules, so the feed costs nothing extra when faults are
+            # off; and never replace a tap someone else installed (a test's own hook).
+            ours = settings.tap is None or settings.tap == self.tap
+            if not ours and self._ws:
+                log.warning("WsSettings.tap is taken by another hook; WebSocket fault rules are not applied")
+            elif ours:
+                settings.tap = self.tap if self._ws else None
         if not self._ws:
             self._release_all_held()
 
