@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 MAX_BATCH_ITEMS = 20
 MAX_SUBACCOUNT = 63
 _CLIENT_ORDER_ID = re.compile(r"^[-\w:+=/]{1,64}$")
+_PRICE_TEXT = re.compile(r"^\d+\.\d{2,4}$")
+_COUNT_TEXT = re.compile(r"^\d+(\.\d{1,2})?$")
 _UNSET = msgspec.UNSET
 
 
@@ -112,7 +114,10 @@ def _side(value: str) -> BookSide:
 
 
 def count_field(value: str, name: str = "count") -> int:
+    """A request count string: Kalshi accepts 0-2 decimals ("10", "10.0", "10.00")."""
     try:
+        if not _COUNT_TEXT.match(value):
+            raise UnitError(f"{value!r} is not a count with 0-2 decimals")
         count = parse_count(value)
     except UnitError as exc:
         raise invalid_order(f"{name}: {exc}; send a string with 0-2 decimals like \"10\" or \"2.50\"") from None
@@ -120,7 +125,10 @@ def count_field(value: str, name: str = "count") -> int:
 
 
 def _price_on_grid(exchange: Exchange, ticker: str, value: str) -> int:
+    # Kalshi accepts 2-4 decimals; "0.5" or "0.560000" would pass parse_price but not the venue
     try:
+        if not _PRICE_TEXT.match(value):
+            raise UnitError(f"price {value!r} does not have 2-4 decimals")
         price = parse_price(value)
     except UnitError as exc:
         raise invalid_order(f"{exc}; send a YES-scale dollar string with 2-4 decimals like \"0.56\"") from None

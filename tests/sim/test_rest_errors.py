@@ -86,11 +86,14 @@ def test_missing_fields(sim, setup, missing, code):
     ("price", "0.555", "price grid"),  # off the whole-cent grid
     ("price", "0.56789", "decimals"),  # finer than a pip
     ("price", "1.00", "between 0 and 1"),
-    ("price", "0", "between 0 and 1"),
-    ("price", "abc", "not a decimal"),
+    ("price", "0.00", "between 0 and 1"),
+    ("price", "abc", "2-4 decimals"),
+    ("price", "0.5", "2-4 decimals"),  # Kalshi wants 2-4 decimals
+    ("price", "0.560000", "2-4 decimals"),
     ("count", "0", "more than 0"),
-    ("count", "1.005", "decimals"),
-    ("count", "-1", "negative"),
+    ("count", "1.005", "0-2 decimals"),
+    ("count", "-1", "0-2 decimals"),
+    ("count", "1e3", "0-2 decimals"),
     ("side", "yes", "bid"),
     ("time_in_force", "good_till_time", "good_till_canceled"),
     ("self_trade_prevention_type", "none", "taker_at_cross"),
