@@ -29,7 +29,7 @@ from console.venues.kalshi.wire import decode, decoder, missing_fields, required
 
 __all__ = [
     "DecodeError", "rest", "ws", "decode_rest", "decode_ws", "book_snapshot", "book_delta", "rest_book",
-    "missing_fields", "required_fields", "VENUE",
+    "missing_fields", "required_fields", "VENUE", "encode_json", "peek_sid_seq",
 ]
 
 VENUE = "kalshi"
@@ -42,6 +42,21 @@ class _TypeOnly(msgspec.Struct):
 
 
 _type_decoder = msgspec.json.Decoder(_TypeOnly)
+_sid_seq_decoder = msgspec.json.Decoder(dict[str, Any])
+
+#: JSON encoder for outgoing commands and request bodies
+encode_json = msgspec.json.Encoder().encode
+
+
+def peek_sid_seq(frame: bytes | str) -> tuple[int | None, int | None]:
+    """Best-effort (sid, seq) of a frame that failed to decode, so its seq can still be accounted."""
+    try:
+        raw = _sid_seq_decoder.decode(frame)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None, None
+    sid, seq = raw.get("sid"), raw.get("seq")
+    ok = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    return (sid if ok(sid) else None), (seq if ok(seq) else None)
 
 
 def decode_rest(kind: type[Any], body: bytes | str, what: str) -> Any:
