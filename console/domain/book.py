@@ -166,6 +166,10 @@ class Book:
         if ts_ms:
             meta[META_LAST_TS_MS] = ts_ms
 
+    def mark_damaged(self) -> None:
+        """Mark the copy untrustworthy until the next snapshot (an update was lost or refused upstream)."""
+        self._refuse()
+
     def _refuse(self) -> None:
         self.meta[META_REFUSED] += 1
         self.meta[META_DAMAGED] = 1
