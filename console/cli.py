@@ -1,4 +1,4 @@
-"""The `edgedesk` command line: one subcommand per job (`sim` today; run, markets, book, doctor later).
+"""The `edgedesk` command line: one subcommand per job (`sim`, `markets`, `doctor`; run and book later).
 
 `edgedesk sim` runs the local exchange simulator on loopback. Its defaults come from the `[sim]`
 section of config.toml (`--config PATH`, else ./config.toml when present); flags override them.
@@ -105,7 +105,44 @@ def build_parser() -> argparse.ArgumentParser:
                      help="inject faults from the start, from one of the profiles below (default none); "
                           "change them at run time with POST /sim/faults")
     sim.set_defaults(func=_cmd_sim)
+    _add_venue_commands(commands)
     return parser
+
+
+def _add_venue_commands(commands: argparse._SubParsersAction) -> None:
+    """`markets` and `doctor`: talk to the venue of config.toml [venue] (a running `edgedesk sim` by default)."""
+    venue_args = argparse.ArgumentParser(add_help=False)
+    venue_args.add_argument("--url", default=None,
+                            help="REST base URL (sim default http://127.0.0.1:8765/trade-api/v2; demo/prod: "
+                                 "Kalshi's host for [venue] name)")
+    venue_args.add_argument("--key-dir", default=None,
+                            help="the running simulator's key directory (default $EDGEDESK_HOME/sim-keys "
+                                 "or ~/.local/share/edgedesk/sim-keys)")
+    markets = commands.add_parser("markets", parents=[venue_args], help="list the venue's markets",
+                                  description="List markets with top of book, from the venue in config.toml.")
+    markets.add_argument("--venue", choices=["kalshi"], default="kalshi", help="which venue (kalshi)")
+    markets.add_argument("--status", choices=["unopened", "open", "paused", "closed", "settled"], default=None,
+                         help="only markets in this state")
+    markets.add_argument("--limit", type=_non_negative_int, default=200, help="at most this many; 0 = all (default 200)")
+    markets.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    markets.set_defaults(func=_cmd_markets)
+    doctor = commands.add_parser("doctor", parents=[venue_args], help="check the venue, clock, key and wire fields",
+                                 description="Reach the venue, check clock skew, test the API key and confirm "
+                                             "the fields the desk relies on; exit 1 with a list of problems.")
+    doctor.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_markets(args: argparse.Namespace, config: DeskConfig) -> int:
+    from console.venues.kalshi.commands import cmd_markets
+
+    return cmd_markets(config, url=args.url, key_dir=args.key_dir, status=args.status, limit=args.limit,
+                       as_json=args.json)
+
+
+def _cmd_doctor(args: argparse.Namespace, config: DeskConfig) -> int:
+    from console.venues.kalshi.commands import cmd_doctor
+
+    return cmd_doctor(config, url=args.url, key_dir=args.key_dir)
 
 
 def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
