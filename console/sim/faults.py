@@ -4,8 +4,8 @@ The controller holds the active rules (`console.sim.faults_rules`), one seeded R
 the same seed and the same traffic injects the same faults) and the fault log. It acts in three
 places:
 
-- WebSocket: `Faults.tap` is installed as `WsSettings.tap` while any WebSocket rule is set, and sees
-  every outgoing data message (seq already assigned). Control replies never pass through it.
+- WebSocket: its `WsFaultTap` (`console.sim.faults_ws`) is installed as `WsSettings.tap` while any
+  WebSocket rule is set, and sees every outgoing data message (seq already assigned).
 - REST: `console.sim.faults_admin`'s middleware asks `before_request` (429 / 5xx, the exchange does
   not act) and `after_response` (lost answer / slow answer, the exchange has acted).
 - Pauses: `apply_pauses(exchange)`, polled by a task, pauses and resumes the exchange as pause
@@ -18,34 +18,27 @@ sid and seq, or the method, path and order ids, so a test can line up cause and 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from console.sim.faults_rules import PAUSE_KINDS, REST_KINDS, WS_KINDS, FaultRule, profile_rules, validate
+from console.sim.faults_ws import WsFaultTap
 
 if TYPE_CHECKING:
     from console.sim.exchange import Exchange
-    from console.sim.ws_connection import Connection, Subscription, WsSettings
+    from console.sim.ws_connection import WsSettings
 
 log = logging.getLogger(__name__)
 
 EXTRA_KEY = "faults"
 LOG_CAPACITY = 5_000
-#: how long a closing connection may take to flush what it already sent before the close frame
-_CLOSE_FLUSH_S = 2.0
-
-Deliver = Callable[[dict[str, Any]], None]
-
 
 @dataclass(eq=False)
 class ActiveRule:
@@ -149,17 +142,6 @@ class FaultLog:
         return self.last_id - len(self._entries)
 
 
-@dataclass(eq=False)
-class _ConnState:
-    """What the WebSocket faults remember about one connection."""
-
-    conn_id: int
-    seen: dict[int, int] = field(default_factory=dict)  # rule id -> matching messages so far
-    silent: dict[int, bool] = field(default_factory=dict)  # ws_silent rule id -> this connection's draw
-    held: dict[int, tuple[dict[str, Any], Deliver, asyncio.TimerHandle | None]] = field(default_factory=dict)
-    closing: bool = False
-
-
 class Faults:
     """The fault controller: rules, RNG, log; the WebSocket tap and the REST/pause decisions."""
 
@@ -171,14 +153,12 @@ class Faults:
         self.profile: str | None = None
         self.rules: list[ActiveRule] = []
         self.ws_settings: WsSettings | None = None
-        self._now = now
+        self.now = now
         self._next_rule_id = 1
-        self._ws: list[ActiveRule] = []
+        self.ws_rules: list[ActiveRule] = []
         self._rest: list[ActiveRule] = []
         self._pauses: list[ActiveRule] = []
-        self._conns: weakref.WeakKeyDictionary[Connection, _ConnState] = weakref.WeakKeyDictionary()
-        self._next_conn_id = 1
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.ws_tap = WsFaultTap(self)
         #: (paused by us, was it already paused when we began) for trading and exchange
         self.paused_by_faults = {"trading_pause": False, "exchange_pause": False}
         self._pause_found_paused = {"trading_pause": False, "exchange_pause": False}
@@ -193,7 +173,7 @@ class Faults:
         if seed is not None:
             self.seed = seed
             self.rng.seed(f"edgedesk-faults:{seed}")
-        now = self._now()
+        now = self.now()
         fresh = []
         for rule in checked:
             fresh.append(ActiveRule(self._next_rule_id, rule, now))
@@ -216,20 +196,20 @@ class Faults:
         self._split()
 
     def _split(self) -> None:
-        self._ws = [r for r in self.rules if r.rule.kind in WS_KINDS]
+        self.ws_rules = [r for r in self.rules if r.rule.kind in WS_KINDS]
         self._rest = [r for r in self.rules if r.rule.kind in REST_KINDS]
         self._pauses = [r for r in self.rules if r.rule.kind in PAUSE_KINDS]
         settings = self.ws_settings
         if settings is not None:
             # No tap at all without WebSocket rules, so the feed costs nothing extra when faults are
             # off; and never replace a tap someone else installed (a test's own hook).
-            ours = settings.tap is None or settings.tap == self.tap
-            if not ours and self._ws:
+            ours = settings.tap is None or settings.tap is self.ws_tap
+            if not ours and self.ws_rules:
                 log.warning("WsSettings.tap is taken by another hook; WebSocket fault rules are not applied")
             elif ours:
-                settings.tap = self.tap if self._ws else None
-        if not self._ws:
-            self._release_all_held()
+                settings.tap = self.ws_tap if self.ws_rules else None
+        if not self.ws_rules:
+            self.ws_tap.release_all_held()
 
     @property
     def has_rest(self) -> bool:
@@ -240,160 +220,16 @@ class Faults:
         return any(r.rule.market is not None for r in self._rest)
 
     def describe(self) -> dict[str, Any]:
-        now = self._now()
+        now = self.now()
         return {"profile": self.profile, "seed": self.seed, "rules": [r.as_json(now) for r in self.rules],
                 "trading_paused_by_faults": self.paused_by_faults["trading_pause"],
                 "exchange_paused_by_faults": self.paused_by_faults["exchange_pause"],
                 "log_last_id": self.log.last_id}
 
-    # --- WebSocket -----------------------------------------------------------------------------
-
-    def _conn(self, conn: Connection) -> _ConnState:
-        state = self._conns.get(conn)
-        if state is None:
-            state = self._conns[conn] = _ConnState(self._next_conn_id)
-            self._next_conn_id += 1
-        return state
-
-    def _ws_record(self, kind: str, cs: _ConnState, conn: Connection, sub: Subscription,
-                   envelope: dict[str, Any], market: str | None, **extra: Any) -> None:
-        self.log.record(kind, conn=cs.conn_id, account_id=conn.account_id, channel=sub.channel, sid=sub.sid,
-                        seq=envelope.get("seq"), type=envelope.get("type"), market=market, **extra)
-
-    def tap(self, conn: Connection, sub: Subscription, envelope: dict[str, Any], deliver: Deliver) -> None:
-        """`WsSettings.tap`: apply the WebSocket rules to one data message."""
-        cs = self._conn(conn)
-        if cs.closing:
-            return  # a fault is closing this connection: nothing more goes out
-        now = self._now()
-        msg = envelope.get("msg")
-        market = msg.get("market_ticker") if isinstance(msg, dict) else None
-        rules = [r for r in self._ws if r.matches_ws(conn.account_id, sub.channel, market) and r.active(now)]
-        if not rules:
-            deliver(envelope)
-            self._release_held(cs, sub.sid)
-            return
-        by_kind: dict[str, list[ActiveRule]] = {}
-        for r in rules:
-            by_kind.setdefault(r.rule.kind, []).append(r)
-        if self._silenced(cs, conn, sub, envelope, market, by_kind.get("ws_silent", ())):
-            return
-        seq = envelope.get("seq")
-        if seq is not None:
-            for r in by_kind.get("ws_skip_seq", ()):
-                if r.try_fire(self.rng):
-                    skip = r.rule.skip or 1
-                    sub.seq += skip  # the skipped numbers are never sent
-                    envelope["seq"] = seq + skip
-                    self._ws_record("ws_skip_seq", cs, conn, sub, envelope, market, rule=r.id,
-                                    skipped_from=seq, skipped_to=seq + skip - 1)
-                    break
-        for r in by_kind.get("ws_drop", ()):
-            if r.try_fire(self.rng):
-                self._ws_record("ws_drop", cs, conn, sub, envelope, market, rule=r.id)
-                self._release_held(cs, sub.sid)
-                return
-        copies = 1
-        for r in by_kind.get("ws_duplicate", ()):
-            if r.try_fire(self.rng):
-                copies = 2
-                self._ws_record("ws_duplicate", cs, conn, sub, envelope, market, rule=r.id)
-                break
-        if sub.sid not in cs.held:
-            for r in by_kind.get("ws_reorder", ()):
-                if r.try_fire(self.rng):
-                    self._ws_record("ws_reorder", cs, conn, sub, envelope, market, rule=r.id)
-                    self._hold(cs, sub.sid, envelope, deliver, copies, r.rule.hold_s or 0.5)
-                    return
-        for _ in range(copies):
-            deliver(envelope)
-        self._release_held(cs, sub.sid)
-        for r in by_kind.get("ws_close", ()):
-            seen = cs.seen[r.id] = cs.seen.get(r.id, 0) + 1
-            if seen >= max(r.rule.after_messages or 0, 1) and r.try_fire(self.rng):
-                self._ws_record("ws_close", cs, conn, sub, envelope, market, rule=r.id, messages=seen,
-                                close_code=r.rule.close_code)
-                self._close(cs, conn, r.rule.close_code or 1001)
-                return
-
-    def _silenced(self, cs: _ConnState, conn: Connection, sub: Subscription, envelope: dict[str, Any],
-                  market: str | None, rules: Iterable[ActiveRule]) -> bool:
-        """A silent feed: each connection draws once per rule (after `after_messages` messages)."""
-        for r in rules:
-            decided = cs.silent.get(r.id)
-            if decided is None:
-                seen = cs.seen[r.id] = cs.seen.get(r.id, 0) + 1
-                if seen <= (r.rule.after_messages or 0):
-                    continue
-                decided = cs.silent[r.id] = r.try_fire(self.rng)
-                if decided:
-                    # logged once, at the first message held back; everything after it is silent too
-                    self._ws_record("ws_silent", cs, conn, sub, envelope, market, rule=r.id, messages=seen - 1)
-            if decided:
-                self._drop_held(cs)
-                return True
-        return False
-
-    def _hold(self, cs: _ConnState, sid: int, envelope: dict[str, Any], deliver: Deliver, copies: int,
-              hold_s: float) -> None:
-        def send() -> None:
-            for _ in range(copies):
-                deliver(envelope)
-
-        try:
-            handle = asyncio.get_running_loop().call_later(hold_s, self._release_held, cs, sid)
-        except RuntimeError:  # no loop (a synchronous test of the tap): released by the next message
-            handle = None
-        cs.held[sid] = (envelope, lambda _env: send(), handle)
-
-    def _release_held(self, cs: _ConnState, sid: int) -> None:
-        held = cs.held.pop(sid, None)
-        if held is None:
-            return
-        envelope, deliver, handle = held
-        if handle is not None:
-            handle.cancel()
-        if not cs.closing:
-            deliver(envelope)
-
-    def _drop_held(self, cs: _ConnState) -> None:
-        for _env, _deliver, handle in cs.held.values():
-            if handle is not None:
-                handle.cancel()
-        cs.held.clear()
-
-    def _release_all_held(self) -> None:
-        for cs in list(self._conns.values()):
-            for sid in list(cs.held):
-                self._release_held(cs, sid)
-
-    def _close(self, cs: _ConnState, conn: Connection, code: int) -> None:
-        cs.closing = True
-        self._drop_held(cs)
-        try:
-            task = asyncio.get_running_loop().create_task(self._close_after_flush(conn, code))
-        except RuntimeError:
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @staticmethod
-    async def _close_after_flush(conn: Connection, code: int) -> None:
-        # "closed after N messages" must mean the client got the N messages: wait (bounded) until
-        # the connection's writer has sent what is queued. Connection has no public "pending"
-        # count, so this reads its queue; without it we would close early, never late.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _CLOSE_FLUSH_S
-        while getattr(conn, "_queue", None) and not conn.closed and loop.time() < deadline:
-            await asyncio.sleep(0.005)
-        if not conn.closed:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await conn.ws.close(code=code, message=b"edgedesk sim fault injection: connection closed")
-
     # --- REST ----------------------------------------------------------------------------------
 
     def _rest_fire(self, call: RestCall, kinds: tuple[str, ...], ok: bool = True) -> ActiveRule | None:
-        now = self._now()
+        now = self.now()
         for kind in kinds:
             for r in self._rest:
                 if r.rule.kind == kind and r.active(now) and r.matches_rest(call) and r.try_fire(self.rng):
@@ -428,7 +264,7 @@ class Faults:
 
     def apply_pauses(self, exchange: Exchange) -> None:
         """Pause or resume the exchange as pause rules' windows open and close."""
-        now = self._now()
+        now = self.now()
         for kind, setter, current in (
                 ("trading_pause", exchange.set_trading_paused, exchange.trading_paused),
                 ("exchange_pause", exchange.set_exchange_paused, exchange.exchange_paused)):

@@ -109,7 +109,8 @@ def validate(rule: FaultRule) -> FaultRule:
     if rule.channels is not None:
         unknown = sorted(set(rule.channels) - CHANNELS)
         if unknown or not rule.channels:
-            raise RuleError(f"channels: unknown {unknown or 'empty list'}; expected some of {', '.join(sorted(CHANNELS))}")
+            raise RuleError(f"channels: unknown {unknown or 'empty list'}; "
+                            f"expected some of {', '.join(sorted(CHANNELS))}")
     if rule.ops is not None:
         unknown = sorted(set(rule.ops) - set(OPS))
         if unknown or not rule.ops:
