@@ -31,7 +31,8 @@
 #define MAX_INT_DIGITS 18
 
 /* Book.meta layout: keep in step with console/domain/book.py */
-enum { M_BEST_BID = 0, M_BEST_ASK = 1, M_VERSION = 2, M_LAST_TS = 3, M_REFUSED = 4, M_DAMAGED = 5, M_SIZE = 8 };
+enum { M_BEST_BID = 0, M_BEST_ASK = 1, M_VERSION = 2, M_LAST_TS = 3, M_REFUSED = 4, M_DAMAGED = 5, M_RECV_NS = 6,
+       M_SIZE = 8 };
 
 /* run() result codes */
 enum { R_DONE = 0, R_DEFER = 1, R_GAP = 2 };
@@ -68,6 +69,7 @@ typedef struct {
     int64_t applied, malformed, unknown_sid, unknown_market, off_grid, inconsistent, deferred;
     int64_t gap_sid, gap_expected, gap_got;
     int gap_pending;
+    int64_t recv_ns; /* receive time of the batch being applied (0: not given) */
 } DeltaFeed;
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -358,6 +360,7 @@ static int apply_delta(DeltaFeed *f, Market *m, int is_bid, int price, int64_t d
     }
     meta[M_VERSION]++;
     if (ts_ms) meta[M_LAST_TS] = ts_ms;
+    if (f->recv_ns) meta[M_RECV_NS] = f->recv_ns;
     f->applied++;
     return O_APPLIED;
 }
@@ -585,7 +588,9 @@ static int get_text(PyObject *item, const uchar **p, Py_ssize_t *n) {
 static PyObject *DeltaFeed_run(DeltaFeed *self, PyObject *args) {
     PyObject *list;
     Py_ssize_t start = 0;
-    if (!PyArg_ParseTuple(args, "O!|n:run", &PyList_Type, &list, &start)) return NULL;
+    long long recv_ns = 0;
+    if (!PyArg_ParseTuple(args, "O!|nL:run", &PyList_Type, &list, &start, &recv_ns)) return NULL;
+    self->recv_ns = recv_ns;
     Py_ssize_t n = PyList_GET_SIZE(list);
     if (start < 0) start = 0;
     for (Py_ssize_t i = start; i < n; i++) {
@@ -604,11 +609,13 @@ static PyObject *DeltaFeed_run(DeltaFeed *self, PyObject *args) {
     return Py_BuildValue("(ni)", n, R_DONE);
 }
 
-/* run_lines(buffer, start) -> (code, resume_at, line_start, line_end); empty lines are skipped */
+/* run_lines(buffer, start, recv_ns) -> (code, resume_at, line_start, line_end); empty lines are skipped */
 static PyObject *DeltaFeed_run_lines(DeltaFeed *self, PyObject *args) {
     Py_buffer view;
     Py_ssize_t start = 0;
-    if (!PyArg_ParseTuple(args, "y*|n:run_lines", &view, &start)) return NULL;
+    long long recv_ns = 0;
+    if (!PyArg_ParseTuple(args, "y*|nL:run_lines", &view, &start, &recv_ns)) return NULL;
+    self->recv_ns = recv_ns;
     const uchar *base = view.buf;
     Py_ssize_t total = view.len, pos = start < 0 ? 0 : start;
     PyObject *out = NULL;
@@ -837,10 +844,10 @@ static PyObject *DeltaFeed_new(PyTypeObject *type, PyObject *args, PyObject *kwd
 
 static PyMethodDef DeltaFeed_methods[] = {
     {"run", (PyCFunction)DeltaFeed_run, METH_VARARGS,
-     "run(messages: list[bytes | str], start=0) -> (next_index, code): code 0 done, 1 defer messages[next_index] "
+     "run(messages: list[bytes | str], start=0, recv_ns=0) -> (next_index, code): code 0 done, 1 defer messages[next_index] "
      "to Python (not processed), 2 the message before next_index opened a seq gap (see last_gap())"},
     {"run_lines", (PyCFunction)DeltaFeed_run_lines, METH_VARARGS,
-     "run_lines(buffer, start=0) -> (code, resume_at, line_start, line_end) over newline-separated messages"},
+     "run_lines(buffer, start=0, recv_ns=0) -> (code, resume_at, line_start, line_end) over newline-separated messages"},
     {"add_market", (PyCFunction)DeltaFeed_add_market, METH_VARARGS,
      "add_market(ticker, bids, asks, meta, index) -> slot; the arrays are a Book's own"},
     {"set_sid", (PyCFunction)DeltaFeed_set_sid, METH_VARARGS, "set_sid(sid, use_yes_price)"},

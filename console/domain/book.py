@@ -34,6 +34,7 @@ META_VERSION = 2  # +1 for every applied change (delta, level set, snapshot)
 META_LAST_TS_MS = 3  # exchange timestamp of the last applied change (0 when unknown)
 META_REFUSED = 4  # deltas refused since creation (off-grid price or a count that would go negative)
 META_DAMAGED = 5  # 1 after a refused delta: the copy may differ from the venue until the next snapshot
+META_RECV_NS = 6  # receive time (the caller's monotonic ns) of the last applied change (0 when not given)
 META_SIZE = 8
 
 _ZEROS: dict[int, array] = {}
@@ -70,7 +71,7 @@ class Book:
         self.meta[META_BEST_ASK] = n
 
     # --- changes ----------------------------------------------------------------------------------
-    def apply_delta(self, side: Side, price: int, delta: int, ts_ms: int = 0) -> int:
+    def apply_delta(self, side: Side, price: int, delta: int, ts_ms: int = 0, recv_ns: int = 0) -> int:
         """Add `delta` (signed count units) to the level at YES `price`; returns the new count there.
 
         Raises `OffGridPrice` for a price not on the grid and `BookInconsistent` when the level would
@@ -90,18 +91,18 @@ class Book:
                 f"{self.ticker or 'book'}: {side.value} {format_price(price)} {format_count(levels[i])} "
                 f"{'+' if delta >= 0 else ''}{format_count(delta)} goes {what}; the book needs a fresh snapshot"
             )
-        self._write(side, levels, i, new, ts_ms)
+        self._write(side, levels, i, new, ts_ms, recv_ns)
         return new
 
-    def set_level(self, side: Side, price: int, count: int, ts_ms: int = 0) -> None:
+    def set_level(self, side: Side, price: int, count: int, ts_ms: int = 0, recv_ns: int = 0) -> None:
         """Set the count at a YES price absolutely (Polymarket `price_change`); 0 removes the level."""
         if not 0 <= count <= MAX_LEVEL_COUNT:
             raise BookInconsistent(f"{self.ticker or 'book'}: level count {count} outside 0..{MAX_LEVEL_COUNT}")
         i = self.grid.index_of(price)
-        self._write(side, self.bids if side is Side.BID else self.asks, i, count, ts_ms)
+        self._write(side, self.bids if side is Side.BID else self.asks, i, count, ts_ms, recv_ns)
 
     def apply_snapshot(self, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]],
-                       ts_ms: int = 0) -> None:
+                       ts_ms: int = 0, recv_ns: int = 0) -> None:
         """Replace the whole book with YES-scale (price, count) levels; clears the damaged mark.
 
         Checked before anything changes: every price on the grid, counts 1..MAX_LEVEL_COUNT, no price
@@ -122,6 +123,8 @@ class Book:
         meta[META_DAMAGED] = 0
         if ts_ms:
             meta[META_LAST_TS_MS] = ts_ms
+        if recv_ns:
+            meta[META_RECV_NS] = recv_ns
 
     def clear(self) -> None:
         self.apply_snapshot((), ())
@@ -141,7 +144,7 @@ class Book:
             out.append((i, count))
         return out
 
-    def _write(self, side: Side, levels: array, i: int, new: int, ts_ms: int) -> None:
+    def _write(self, side: Side, levels: array, i: int, new: int, ts_ms: int, recv_ns: int) -> None:
         levels[i] = new
         meta = self.meta
         if side is Side.BID:
@@ -165,6 +168,8 @@ class Book:
         meta[META_VERSION] += 1
         if ts_ms:
             meta[META_LAST_TS_MS] = ts_ms
+        if recv_ns:
+            meta[META_RECV_NS] = recv_ns
 
     def mark_damaged(self) -> None:
         """Mark the copy untrustworthy until the next snapshot (an update was lost or refused upstream)."""
@@ -187,6 +192,11 @@ class Book:
     @property
     def last_ts_ms(self) -> int:
         return self.meta[META_LAST_TS_MS]
+
+    @property
+    def last_recv_ns(self) -> int:
+        """When the last applied change was received (the caller's monotonic clock; 0 if never given)."""
+        return self.meta[META_RECV_NS]
 
     def count_at(self, side: Side, price: int) -> int:
         i = self.grid.index_of(price)

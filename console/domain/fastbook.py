@@ -197,56 +197,59 @@ class KalshiBookFeed:
         return out
 
     # --- feeding ----------------------------------------------------------------------------------
-    def feed(self, messages: list[bytes | str]) -> None:
-        """Process a batch of raw messages (each one WebSocket text frame) in order."""
+    def feed(self, messages: list[bytes | str], recv_ns: int = 0) -> None:
+        """Process a batch of raw messages (each one WebSocket text frame) in order.
+
+        `recv_ns` (the caller's monotonic clock) is stamped on every book the batch changes.
+        """
         c = self._c
         if c is None:
             for raw in messages:
-                self._handle(raw)
+                self._handle(raw, recv_ns)
             return
         if type(messages) is not list:
             messages = list(messages)
         run, i = c.run, 0
         while True:
-            i, code = run(messages, i)
+            i, code = run(messages, i, recv_ns)
             if code == 0:
                 return
             if code == 1:
-                self._handle(messages[i])
+                self._handle(messages[i], recv_ns)
                 i += 1
             elif self.on_gap is not None:
                 self.on_gap(*c.last_gap())
 
-    def feed_one(self, raw: bytes | str) -> None:
-        self.feed([raw])
+    def feed_one(self, raw: bytes | str, recv_ns: int = 0) -> None:
+        self.feed([raw], recv_ns)
 
-    def feed_lines(self, buffer: bytes) -> None:
+    def feed_lines(self, buffer: bytes, recv_ns: int = 0) -> None:
         """Process one buffer of newline-separated messages (empty lines are skipped)."""
         c = self._c
         if c is None:
             for line in buffer.split(b"\n"):
                 if line:
-                    self._handle(line)
+                    self._handle(line, recv_ns)
             return
         pos, end = 0, len(buffer)
         while pos < end:
-            code, pos, start, stop = c.run_lines(buffer, pos)
+            code, pos, start, stop = c.run_lines(buffer, pos, recv_ns)
             if code == 1:
-                self._handle(buffer[start:stop])
+                self._handle(buffer[start:stop], recv_ns)
             elif code == 2 and self.on_gap is not None:
                 self.on_gap(*c.last_gap())
 
     # --- the Python path (all of pure mode; deferred messages in C mode) ------------------------------
-    def _handle(self, raw: bytes | str) -> None:
+    def _handle(self, raw: bytes | str, recv_ns: int = 0) -> None:
         try:
             head = _decode_head(raw)
         except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter for bad UTF-8 in a str
             self._counts["malformed"] += 1
             return
         if head.type == "orderbook_delta":
-            self._delta(head)
+            self._delta(head, recv_ns)
         elif head.type == "orderbook_snapshot":
-            self._snapshot(head)
+            self._snapshot(head, recv_ns)
         else:
             self._counts["other"] += 1
             if self.on_other is not None:
@@ -263,7 +266,7 @@ class KalshiBookFeed:
             return None  # stale: counted in the sid's state
         return use_yes, code == 1
 
-    def _delta(self, head: _Head) -> None:
+    def _delta(self, head: _Head, recv_ns: int) -> None:
         counts = self._counts
         if head.sid is None or head.seq is None or not head.msg:
             counts["malformed"] += 1
@@ -291,7 +294,7 @@ class KalshiBookFeed:
             else:
                 side, yes_price = Side.ASK, price if use_yes else PRICE_MAX - price
             try:
-                book.apply_delta(side, yes_price, delta, m.ts_ms)
+                book.apply_delta(side, yes_price, delta, m.ts_ms, recv_ns)
                 counts["applied"] += 1
             except OffGridPrice:
                 counts["off_grid"] += 1
@@ -300,7 +303,7 @@ class KalshiBookFeed:
         if gap and self.on_gap is not None:
             self.on_gap(*self._seqs.last_gap())
 
-    def _snapshot(self, head: _Head) -> None:
+    def _snapshot(self, head: _Head, recv_ns: int) -> None:
         counts = self._counts
         if head.sid is None or head.seq is None or not head.msg:
             counts["malformed"] += 1
@@ -322,7 +325,7 @@ class KalshiBookFeed:
         else:
             asks = no_side if use_yes else [(PRICE_MAX - p, c) for p, c in no_side]
             try:
-                book.apply_snapshot(yes_side, asks)
+                book.apply_snapshot(yes_side, asks, recv_ns=recv_ns)
                 counts["snapshots"] += 1
                 if self.on_snapshot is not None:
                     self.on_snapshot(book.ticker)
