@@ -65,19 +65,17 @@ class TokenBucket:
         self._updated = now
 
     async def acquire(self, cost: float) -> float:
-        """Take `cost` tokens, waiting as long as needed; returns the seconds waited."""
+        """Take `cost` tokens, waiting as long as needed (FIFO); returns the seconds this caller waited."""
         if cost > self.capacity:
             raise ValueError(f"a request costing {cost:g} tokens can never fit a bucket of {self.capacity:g}")
-        waited = 0.0
+        started = self._clock()
         async with self._lock:  # one waiter at a time keeps the order of requests
             while True:
                 self._refill()
                 if self._tokens >= cost:
                     self._tokens -= cost
-                    return waited
-                pause = (cost - self._tokens) / self.rate
-                waited += pause
-                await asyncio.sleep(pause)
+                    return self._clock() - started
+                await asyncio.sleep((cost - self._tokens) / self.rate)
 
     def drain(self) -> None:
         """The venue said 429: its bucket is empty, so ours should be too."""
