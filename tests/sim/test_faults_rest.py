@@ -166,3 +166,16 @@ def test_a_timed_trading_pause_resumes_on_its_own(sim_factory) -> None:
     time.sleep(0.6)
     assert _create(trader, ticker).status_code == 201
     assert [e["phase"] for e in fault_log(server, "trading_pause")] == ["begin", "end"]
+
+
+def test_a_path_prefix_scope_hits_only_the_paths_under_it(sim_factory) -> None:
+    server = sim_factory()
+    ticker = server.new_market()
+    trader = server.new_account()
+    set_faults(server, {"kind": "server_error", "status": 500, "path_prefix": "/markets", "method": "get"})
+    assert trader.get(f"/markets/{ticker}").status_code == 500
+    assert trader.get(f"/markets/{ticker}/orderbook").status_code == 500
+    assert trader.get("/portfolio/balance").status_code == 200
+    assert _create(trader, ticker).status_code == 201  # a POST, and not under /markets
+    assert [e["path"] for e in fault_log(server, "server_error")] == [
+        f"/trade-api/v2/markets/{ticker}", f"/trade-api/v2/markets/{ticker}/orderbook"]

@@ -146,3 +146,20 @@ async def test_a_random_rate_is_reproducible_from_the_seed(sim_factory) -> None:
     second = await _drop_pattern(sim_factory(), seed=11)
     assert first == second
     assert 0 < len(first) < 24  # a rate, not all or nothing
+
+
+async def test_a_market_scope_hits_only_that_markets_messages(sim_factory) -> None:
+    server = sim_factory()
+    hit, spared = server.new_market(), server.new_market()
+    signer, _ = new_trader(server)
+    async with rest_client(server, signer) as rest, ws_connect(server.ws_url, signer) as ws:
+        await ws.send("subscribe", {"channels": ["orderbook_delta"], "market_tickers": [hit, spared]})
+        await ws.recv_type("subscribed")
+        await barrier(ws)  # both snapshots
+        set_faults(server, {"kind": "ws_drop", "market": hit})
+        await _bids(rest, hit, ["0.40"])
+        await _bids(rest, spared, ["0.41"])
+        await _bids(rest, hit, ["0.42"])
+        got = [(m["msg"]["market_ticker"], m["seq"]) for m in await barrier(ws) if m["type"] == "orderbook_delta"]
+    assert got == [(spared, 4)]  # one sid for both markets: seqs 3 and 5 (the hit market's) are gaps
+    assert [(e["market"], e["seq"]) for e in fault_log(server, "ws_drop")] == [(hit, 3), (hit, 5)]
