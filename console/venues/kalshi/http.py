@@ -128,7 +128,8 @@ class KalshiHttp:
         """
         method = method.upper()
         policy = self.policy
-        attempt = 0
+        attempt = 0  # backoff exponent: every retry
+        failures = 0  # 5xx and transport errors only; 429s are limited by time instead
         rate_limited_since: float | None = None
         body = msgspec.json.encode(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
@@ -146,8 +147,9 @@ class KalshiHttp:
                 if write_unclear and not never_sent:
                     raise _Unclear(f"{type(exc).__name__}: {exc}") from None
                 attempt += 1
-                if attempt >= policy.max_attempts:
-                    raise VenueUnavailable(f"no answer after {attempt} attempts ({type(exc).__name__}: {exc}); "
+                failures += 1
+                if failures >= policy.max_attempts:
+                    raise VenueUnavailable(f"no answer after {failures} attempts ({type(exc).__name__}: {exc}); "
                                            f"is the venue at {self.base_url} reachable?",
                                            method=method, path=path) from None
                 await self._sleep(attempt)
@@ -174,9 +176,10 @@ class KalshiHttp:
                 if write_unclear:
                     raise _Unclear(f"HTTP {status}", status)
                 attempt += 1
-                if attempt >= policy.max_attempts:
+                failures += 1
+                if failures >= policy.max_attempts:
                     raise _error(VenueUnavailable, response, method, path,
-                                 f"the venue kept failing (HTTP {status}) after {attempt} attempts")
+                                 f"the venue kept failing (HTTP {status}) after {failures} attempts")
                 await self._sleep(attempt)
                 continue
             raise _error(_error_class(method, path, status), response, method, path)
