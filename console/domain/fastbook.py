@@ -251,6 +251,10 @@ class KalshiBookFeed:
         elif head.type == "orderbook_snapshot":
             self._snapshot(head, recv_ns)
         else:
+            # replies about a live sid (ok, unsubscribed, errors) use up seq numbers on that sid too
+            if head.sid is not None and head.seq is not None and self._seqs.use_yes_price(head.sid) is not None:
+                if self._seqs.seq(head.sid, head.seq) == 1 and self.on_gap is not None:
+                    self.on_gap(*self._seqs.last_gap())
             self._counts["other"] += 1
             if self.on_other is not None:
                 self.on_other(head.type, raw)

@@ -114,6 +114,10 @@ class BookManager:
             self._gap_on(venue, sid, (), f"seq gap on sid {sid} (expected {last + 1}, got {seq})")
         return True
 
+    def observe_seq(self, venue: str, sid: int, seq: int) -> None:
+        """A sequenced reply on a book sid (ok, unsubscribed, error) uses up a seq too (check_seq only)."""
+        self._sequenced(venue, sid, seq, "")
+
     def _delta(self, ev: BookDelta) -> None:
         state = self._state(ev.venue, ev.ticker)
         if state is None or not self._sequenced(ev.venue, ev.sid, ev.seq, ev.ticker):
