@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
+from console import cli_book
 from console.config import ConfigError, DeskConfig, load_config
 from console.domain.units import UnitError, parse_money
 from console.sim.faults_rules import PROFILES, profile_help
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "change them at run time with POST /sim/faults")
     sim.set_defaults(func=_cmd_sim)
     _add_venue_commands(commands)
+    cli_book.add_commands(commands)  # book, replay (console/cli_book.py)
     return parser
 
 
