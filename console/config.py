@@ -59,6 +59,19 @@ class RiskConfig(_Section):
     fat_finger_cents: Annotated[int, Field(gt=0, le=100)] = 10
     max_orders_per_minute: PositiveInt = 120
     proposal_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    #: worst loss over an event's outcomes, as a share of the bankroll
+    max_event_loss_share: Fraction01 = 0.10
+    #: breakers: venue errors over a sliding window (at least `venue_error_min_requests` requests)
+    max_venue_error_rate: Fraction01 = 0.05
+    venue_error_window_s: PositiveInt = 300
+    venue_error_min_requests: PositiveInt = 20
+    #: breakers: share of marketable orders that got any fill, over a sliding window
+    min_fill_rate: Fraction01 = 0.10
+    fill_rate_window_s: PositiveInt = 600
+    fill_rate_min_orders: PositiveInt = 10
+    #: breakers: no market data for this long, or the kernel loop not turning for this long
+    feed_silence_s: PositiveInt = 30
+    kernel_stall_ms: PositiveInt = 2_000
 
 
 class UiConfig(_Section):
