@@ -126,6 +126,7 @@ class World:
         self._cum_weights: list[float] = []
         self._next_step_ms = t0 + self.step_ms
         self.steps = 0
+        self.step_hooks: list[Any] = []  # fn(t_ms) called after every step (the Polymarket mirror steps here)
         self._build(t0)
 
     # --- set-up -------------------------------------------------------------------------------
@@ -396,6 +397,8 @@ class World:
         if act:
             self._act(t_ms)
         self.steps += 1
+        for hook in self.step_hooks:
+            hook(t_ms)
 
     def step_until(self, sim_ms: int) -> None:
         """Run every step up to `sim_ms` at once, jumping the clock instead of sleeping (tests, backtests)."""
