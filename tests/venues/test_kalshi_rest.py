@@ -66,7 +66,7 @@ async def test_trades_fills_positions_candles_after_a_cross(sim) -> None:
         (position,) = [p async for p in api.iter_positions() if p.ticker == ticker]
         assert position.position == 150
         series = ticker.split("-")[0]
-        now = int(time.time())
+        now = httpx.get(f"{sim.admin_url}/clock", timeout=10).json()["now_ts"]  # other tests move the sim clock
         candles = await api.get_candlesticks(series, ticker, start_ts=now - 120, end_ts=now + 60, period_interval=1)
         assert any(c.price.close == 4370 and c.volume == 150 for c in candles)
         balance = await api.get_balance()

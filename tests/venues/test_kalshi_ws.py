@@ -30,7 +30,7 @@ from console.venues.kalshi.http import RetryPolicy
 from console.venues.kalshi.orders import OrderSpec
 from console.venues.kalshi.rest import KalshiRest
 from console.venues.kalshi.ws import KalshiWs
-from console.venues.kalshi.ws_events import FeedConnected, FeedDecodeError, SeqGap, SilenceDetected
+from console.venues.kalshi.ws_events import FeedConnected, FeedDecodeError, SeqGap, SilenceDetected, WsCommandError
 
 FAST = RetryPolicy(base_s=0.02, cap_s=0.3, max_attempts=8)
 
@@ -160,6 +160,9 @@ async def test_subscription_commands_and_replies(sim) -> None:
     await feed.start()
     try:
         sid = await feed.subscribe("orderbook_delta", tickers[:1])
+        with pytest.raises(WsCommandError) as refused:
+            await feed.subscribe("orderbook_delta", ["KXNO-SUCH-MARKET"])
+        assert refused.value.code == "11"  # Kalshi's "invalid parameter"; the wanted set is left as it was
         assert await feed.subscribe("orderbook_delta", tickers[1:]) == sid  # widened, same sid
         await _until(lambda: len(rec.of(BookSnapshot)) == 2)
         await feed.remove_markets("orderbook_delta", tickers[:1])

@@ -18,7 +18,7 @@ What it guarantees the desk:
 - Liveness: websockets pings (a dead link closes), and a silence detector: when nothing arrived for
   `silence_s`, it asks for one order-book snapshot; if that does not arrive within `probe_timeout_s`
   (or there is no order-book subscription to probe), the feed is declared silent and reconnected.
-- Reconnects back off exponentially with jitter. Counters in `stats` for the health view.
+- Reconnects back off exponentially with jitter. Counters in `stats` (`ws_events.WsStats`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from console.venues.kalshi.ws_events import (
     SeqGap,
     SilenceDetected,
     SubscriptionLost,
+    WsCommandError,
+    WsStats,
 )
 
 log = logging.getLogger(__name__)
@@ -60,27 +62,6 @@ MARKET_CHANNELS = frozenset({ORDERBOOK, "ticker", "trade", "fill", "market_posit
 TERMINAL_CODES = frozenset({10, 25})
 
 Sink = Callable[[Any], None]
-
-
-class WsCommandError(VenueError):
-    """The venue refused a WebSocket command (Kalshi's numeric code is in `code`)."""
-
-
-@dataclass
-class WsStats:
-    connected: bool = False
-    connections: int = 0
-    reconnects: int = 0
-    messages: int = 0
-    decode_errors: int = 0
-    unknown_types: int = 0
-    gaps: int = 0
-    duplicates: int = 0
-    snapshot_requests: int = 0
-    silences: int = 0
-    subscriptions_lost: int = 0
-    last_error: str = ""
-    last_message_at: float | None = None  # time.monotonic()
 
 
 @dataclass
@@ -169,25 +150,38 @@ class KalshiWs:
         await self.close()
 
     async def subscribe(self, channel: str, tickers: Sequence[str] | None = None) -> int | None:
-        """Subscribe to a channel (adding `tickers` if it is already subscribed). Returns the sid when connected."""
+        """Subscribe to a channel (adding `tickers` if it is already subscribed). Returns the sid when connected.
+
+        A refused subscription (WsCommandError, e.g. an unknown ticker) leaves the wanted set unchanged.
+        """
         if channel == ORDERBOOK and not tickers:
             raise ValueError("orderbook_delta needs market tickers")
-        want = self._wanted.get(channel)
-        if want is None:
-            want = self._wanted[channel] = _Want(None if tickers is None else {}, self.use_yes_price)
-        elif tickers is None:
+        previous = self._wanted.get(channel)
+        before = None if previous is None else _Want(
+            None if previous.tickers is None else dict(previous.tickers), previous.use_yes_price)
+        want = previous or _Want(None if tickers is None else {}, self.use_yes_price)
+        self._wanted[channel] = want
+        if tickers is None:
             want.tickers = None
-        added = [t for t in (tickers or ()) if want.tickers is not None and t not in want.tickers]
+        added = [t for t in dict.fromkeys(tickers or ()) if want.tickers is not None and t not in want.tickers]
         if want.tickers is not None:
             want.tickers.update(dict.fromkeys(added))
         if not self.connected:
             return None
-        sid = self._sid_of.get(channel)
-        if sid is None:
-            return await self._send_subscribe(channel, want)
-        if added:
-            await self._command("update_subscription", {"sid": sid, "action": "add_markets", "market_tickers": added})
-        return sid
+        try:
+            sid = self._sid_of.get(channel)
+            if sid is None:
+                return await self._send_subscribe(channel, want)
+            if added:
+                await self._command("update_subscription",
+                                    {"sid": sid, "action": "add_markets", "market_tickers": added})
+            return sid
+        except WsCommandError:
+            if before is None:
+                self._wanted.pop(channel, None)
+            else:
+                self._wanted[channel] = before
+            raise
 
     async def remove_markets(self, channel: str, tickers: Sequence[str]) -> None:
         want = self._wanted.get(channel)
@@ -220,6 +214,7 @@ class KalshiWs:
         attempt = 0
         while not self._closing:
             reason = "closed"
+            started = time.monotonic()
             try:
                 headers = self.signer.headers("GET", self._path)
                 async with websockets.connect(self.url, additional_headers=headers, max_size=2**24,
@@ -227,20 +222,24 @@ class KalshiWs:
                                               open_timeout=self.command_timeout_s) as conn:
                     self._conn = conn
                     reason = await self._serve(conn)
-                    attempt = 0
             except asyncio.CancelledError:
                 raise
             except websockets.InvalidStatus as exc:
                 status = exc.response.status_code
                 hint = " (check the API key id, key file and clock)" if status in (401, 403) else ""
                 reason = f"handshake refused: HTTP {status}{hint}"
-            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            except (OSError, TimeoutError, websockets.WebSocketException, VenueError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - a bug (e.g. in the sink) must not end the feed for good
+                log.exception("kalshi ws: unexpected error; reconnecting")
+                reason = f"unexpected {type(exc).__name__}: {exc}"
             finally:
                 self._conn = None
                 self._lost_connection()
             if self._closing:
                 return
+            if time.monotonic() - started > 10 * self.reconnect_cap_s:
+                attempt = 0  # it had been up a while: start the backoff again from the bottom
             self.stats.last_error = reason
             self.stats.reconnects += 1
             self.sink(FeedDisconnected(VENUE, reason))
@@ -257,7 +256,11 @@ class KalshiWs:
         watchdog: asyncio.Task[str] | None = None
         try:
             for channel, want in list(self._wanted.items()):
-                await self._send_subscribe(channel, want)
+                try:
+                    await self._send_subscribe(channel, want)
+                except WsCommandError as exc:  # refused (e.g. a market that no longer exists): say so, go on
+                    self.stats.last_error = f"subscribe {channel}: {exc}"
+                    self.sink(SubscriptionLost(VENUE, channel, 0, int(exc.code or 0), str(exc)))
             self.stats.connected = True
             self.stats.connections += 1
             self._ready.set()

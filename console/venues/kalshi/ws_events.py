@@ -1,4 +1,5 @@
-"""Feed-state events the Kalshi WebSocket client emits beside the market data (for health and books).
+"""Feed state of the Kalshi WebSocket client: its counters (`WsStats`), its command error, and the
+events it emits beside the market data (for health and books).
 
 The market data itself reaches the sink as `console.venues.events.BookSnapshot` / `BookDelta` (order
 books, YES scale) and as the decoded envelopes of `codec_ws` (ticker, trade, fill, market_position,
@@ -8,7 +9,11 @@ when that stream cannot be trusted and when it was repaired.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
+
+from console.venues.errors import VenueError
 
 
 class FeedConnected(msgspec.Struct, frozen=True):
@@ -65,3 +70,26 @@ class FeedDecodeError(msgspec.Struct, frozen=True):
     detail: str
     sid: int | None = None
     seq: int | None = None
+
+
+class WsCommandError(VenueError):
+    """The venue refused a WebSocket command (Kalshi's numeric code is in `code`)."""
+
+
+@dataclass
+class WsStats:
+    """Counters for the health view (all since the client was made)."""
+
+    connected: bool = False
+    connections: int = 0
+    reconnects: int = 0
+    messages: int = 0
+    decode_errors: int = 0
+    unknown_types: int = 0
+    gaps: int = 0
+    duplicates: int = 0
+    snapshot_requests: int = 0
+    silences: int = 0
+    subscriptions_lost: int = 0
+    last_error: str = ""
+    last_message_at: float | None = None  # time.monotonic()
