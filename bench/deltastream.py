@@ -56,15 +56,18 @@ class DeltaStream:
     sids: dict[int, bool]  # sid -> use_yes_price
 
 
-def make_markets(n: int, rng: random.Random) -> list[Market]:
+def make_markets(n: int, rng: random.Random, use_yes_price: bool | None = None) -> list[Market]:
+    """`use_yes_price` None: markets alternate between sid 1 (NO prices) and sid 2 (YES prices);
+    True/False: every market on sid 1 with that flag (what one client subscription looks like)."""
     markets = []
     for k in range(n):
         structure = STRUCTURES[k % len(STRUCTURES)]
         grid = PriceGrid.for_structure(structure)
         ticker = f"{SERIES[k % len(SERIES)]}-26NOV03-{chr(65 + k // len(SERIES))}{k:02d}"
-        sid = 1 if k % 2 == 0 else 2
+        sid = 1 if k % 2 == 0 or use_yes_price is not None else 2
+        flag = sid == 2 if use_yes_price is None else use_yes_price
         mid = rng.randint(len(grid) // 5, 4 * len(grid) // 5)
-        m = Market(ticker, str(uuid.UUID(int=rng.getrandbits(128))), grid, sid, sid == 2, mid)
+        m = Market(ticker, str(uuid.UUID(int=rng.getrandbits(128))), grid, sid, flag, mid)
         for d in range(10):
             m.bids[mid - 1 - d] = 100 * rng.randint(1, 200)
             m.asks[mid + d] = 100 * rng.randint(1, 200)
@@ -77,17 +80,19 @@ def _size(rng: random.Random) -> int:
     return contracts * 100 + (rng.choice((25, 50, 75)) if rng.random() < 0.1 else 0)
 
 
-def generate(n_messages: int = 1_000_000, n_markets: int = 50, seed: int = 2026) -> DeltaStream:
+def generate(n_messages: int = 1_000_000, n_markets: int = 50, seed: int = 2026,
+             use_yes_price: bool | None = None) -> DeltaStream:
     rng = random.Random(seed)
-    markets = make_markets(n_markets, rng)
-    sids = {1: False, 2: True}
+    markets = make_markets(n_markets, rng, use_yes_price)
+    sids = {1: False, 2: True} if use_yes_price is None else {1: use_yes_price}
     seq = {1: 0, 2: 0}
     snapshots = []
     for m in markets:
         seq[m.sid] += 1
         snapshots.append(m.snapshot_message(seq[m.sid]))
     weights = [1 / (k + 1) ** 0.8 for k in range(n_markets)]  # a few busy markets, a long quiet tail
-    picks = rng.choices(range(n_markets), weights, k=n_messages)
+    # picks from their own generator: a shorter stream is then an exact prefix of a longer one
+    picks = random.Random(seed + 1).choices(range(n_markets), weights, k=n_messages)
     ts = 1_767_225_600_000
     head = b'{"type":"orderbook_delta","sid":%d,"seq":%d,"msg":{"market_ticker":"%s","market_id":"%s",'
     body = b'"price_dollars":"%s","delta_fp":"%s","side":"%s","ts_ms":%d%s}}'

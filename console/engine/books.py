@@ -79,7 +79,7 @@ class BookManager:
     # --- typed events -----------------------------------------------------------------------------
     def apply(self, event: object) -> None:
         """Apply one venue event (other event types are ignored)."""
-        if isinstance(event, BookDelta):
+        if type(event) is BookDelta:
             self._delta(event)
         elif isinstance(event, BookSnapshot):
             self._snapshot(event)
@@ -119,8 +119,12 @@ class BookManager:
         self._sequenced(venue, sid, seq, "")
 
     def _delta(self, ev: BookDelta) -> None:
-        state = self._state(ev.venue, ev.ticker)
-        if state is None or not self._sequenced(ev.venue, ev.sid, ev.seq, ev.ticker):
+        # the hot path of the typed feed: no helper calls unless needed
+        state = self.markets.get((ev.venue, ev.ticker))
+        if state is None:
+            self.counters["unknown_market"] += 1
+            return
+        if self.check_seq and not self._sequenced(ev.venue, ev.sid, ev.seq, ev.ticker):
             return
         try:
             state.book.apply_delta(ev.side, ev.price, ev.delta, ev.ts_ms, ev.recv_ns or self.clock_ns())
