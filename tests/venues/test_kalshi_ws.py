@@ -315,3 +315,41 @@ async def test_an_undecodable_book_frame_is_counted_and_repaired_never_defaulted
     assert "delta_fp" in error.detail and error.seq == corrupted[0]
     assert feed.stats.decode_errors == 1 and feed.stats.snapshot_requests >= 1
     assert rec.books.view(ticker) == (((4200, 1000),), ((4800, 500),))  # repaired from a snapshot, not 0
+
+
+# --- ping/pong liveness -------------------------------------------------------------------------
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped_and_redialled(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    dials: list[float] = []
+
+    async def mute(request: web.Request) -> web.WebSocketResponse:
+        # accepts the handshake, then never answers a ping, like a hung venue or proxy
+        dials.append(asyncio.get_running_loop().time())
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        async for _frame in ws:  # pings arrive here and are ignored
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/trade-api/ws/v2", mute)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    rec = Recorder()
+    feed = KalshiWs(f"ws://127.0.0.1:{port}/trade-api/ws/v2", Signer("k", ed25519.Ed25519PrivateKey.generate()), rec,
+                    ping_interval_s=0.2, ping_timeout_s=0.3, reconnect_base_s=0.05, silence_s=None)
+    try:
+        await feed.start()
+        await _until(lambda: len(dials) >= 2, timeout=5)
+    finally:
+        await feed.close()
+        await runner.cleanup()
+    (first, *_) = [e for e in rec.events if type(e).__name__ == "FeedDisconnected"]
+    assert "ping" in first.reason.lower() or "keepalive" in first.reason.lower(), first.reason
+    assert feed.stats.reconnects >= 1

@@ -219,7 +219,8 @@ class KalshiWs:
                 headers = self.signer.headers("GET", self._path)
                 async with websockets.connect(self.url, additional_headers=headers, max_size=2**24,
                                               ping_interval=self.ping_interval_s, ping_timeout=self.ping_timeout_s,
-                                              open_timeout=self.command_timeout_s) as conn:
+                                              open_timeout=self.command_timeout_s,
+                                              close_timeout=min(2.0, self.command_timeout_s)) as conn:
                     self._conn = conn
                     reason = await self._serve(conn)
             except asyncio.CancelledError:
