@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--faults", metavar="PROFILE", default="none", choices=list(PROFILES),
                      help="inject faults from the start, from one of the profiles below (default none); "
                           "change them at run time with POST /sim/faults")
+    sim.add_argument("--polymarket-port", type=_non_negative_int, default=0, metavar="PORT",
+                     help="TCP port of the Polymarket mirror (Gamma, CLOB REST, market WebSocket); "
+                          "0 picks a free one (default 0)")
     sim.set_defaults(func=_cmd_sim)
     _add_venue_commands(commands)
     cli_book.add_commands(commands)  # book, replay (console/cli_book.py)
@@ -155,7 +158,7 @@ def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
     balance = args.balance if args.balance is not None else defaults.balance_dollars * 1_000_000
     run_sim(args.host, _pick(args.port, defaults.port), key_dir, _pick(args.accounts, defaults.accounts),
             balance, _pick(args.seed, defaults.seed), _pick(args.speed, defaults.speed),
-            demo_markets=args.demo_markets, faults=args.faults)
+            demo_markets=args.demo_markets, faults=args.faults, polymarket_port=args.polymarket_port)
     return 0
 
 

@@ -258,11 +258,20 @@ def make_state(*, key_dir: str | os.PathLike[str], accounts: int, balance_micros
 
 async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
                     seed: int | None, speed: float, *, demo_markets: bool = True,
-                    faults: str = "none") -> tuple[web.AppRunner, int]:
-    """Build and start the simulator; returns the runner (await runner.cleanup() to stop) and the bound port."""
+                    faults: str = "none", polymarket_port: int | None = None) -> tuple[web.AppRunner, int]:
+    """Build and start the simulator; returns the runner (await runner.cleanup() to stop) and the bound port.
+
+    `polymarket_port` (0 = any free port) also serves the Polymarket mirror on its own port; its URL is
+    then at `state.extras["polymarket"].url` (console.sim.polymarket).
+    """
     state = make_state(key_dir=key_dir, accounts=accounts, balance_micros=balance_micros, seed=seed,
                        speed=speed, demo_markets=demo_markets, faults=faults)
-    runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False)
+    app = build_app(state)
+    if polymarket_port is not None:
+        from console.sim.polymarket import install_polymarket
+
+        install_polymarket(app, host=host, port=polymarket_port)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -272,12 +281,15 @@ async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accou
 
 
 def run_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
-            seed: int | None, speed: float, *, demo_markets: bool = True, faults: str = "none") -> None:
-    """Start the simulator, print its one "listening" line, serve until SIGINT/SIGTERM, shut down cleanly."""
+            seed: int | None, speed: float, *, demo_markets: bool = True, faults: str = "none",
+            polymarket_port: int | None = None) -> None:
+    """Start the simulator, print its "listening" line (and the Polymarket mirror's line when it runs),
+    serve until SIGINT/SIGTERM, shut down cleanly."""
 
     async def main() -> None:
         runner, actual_port = await start_sim(host, port, key_dir, accounts, balance_micros, seed, speed,
-                                              demo_markets=demo_markets, faults=faults)
+                                              demo_markets=demo_markets, faults=faults,
+                                              polymarket_port=polymarket_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -285,6 +297,9 @@ def run_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int
         shown_host = f"[{host}]" if ":" in host else host
         print(f"edgedesk sim listening on http://{shown_host}:{actual_port} "
               f"(keys in {Path(key_dir).expanduser().resolve()})", flush=True)
+        mirror = runner.app[STATE].extras.get("polymarket")
+        if mirror is not None and mirror.url:
+            print(f"edgedesk sim polymarket on {mirror.url}", flush=True)
         try:
             await stop.wait()
         finally:
