@@ -14,8 +14,9 @@ start-up time, flags); it is stopped when the test ends.
 
 SimServer attributes: base_url (http://127.0.0.1:PORT/trade-api/v2), ws_url (ws://.../trade-api/ws/v2),
 admin_url (http://127.0.0.1:PORT/sim), root_url, port, key_dir, accounts (name -> accounts.json entry),
-startup_seconds. Methods: signer(name), client(name), async_client(name), public_client(),
-ws_headers(name), new_account(...), new_market(**fields), stop().
+startup_seconds, polymarket_url (the Polymarket mirror's root, from the second stdout line).
+Methods: signer(name), client(name), async_client(name), public_client(), ws_headers(name),
+new_account(...), new_market(**fields), stop().
 Clients made by the helpers are closed when the server stops (async clients: close them yourself).
 """
 
@@ -38,6 +39,7 @@ from console.venues.kalshi.auth import KalshiAuth, Signer
 
 STARTUP_TIMEOUT_S = 10.0
 LISTENING = "edgedesk sim listening on "
+POLYMARKET = "edgedesk sim polymarket on "
 
 
 class SignedClient(httpx.Client):
@@ -57,6 +59,8 @@ class SimServer:
         self.key_dir = key_dir
         self._clients: list[httpx.Client] = []
         self._stdout_lines: list[str] = []
+        self._polymarket_line: list[str] = []
+        self._polymarket_seen = threading.Event()
         self._stderr_path = key_dir.parent / f"{key_dir.name}-stderr.log"
         cmd = [sys.executable, "-m", "console.cli", "sim", "--port", "0", "--key-dir", str(key_dir),
                "--accounts", str(accounts), *extra_args]
@@ -86,7 +90,11 @@ class SimServer:
                 if LISTENING in text and not found:
                     found.append(text.strip())
                     ready.set()
+                elif POLYMARKET in text and not self._polymarket_line:
+                    self._polymarket_line.append(text.strip())
+                    self._polymarket_seen.set()
             ready.set()
+            self._polymarket_seen.set()  # stdout closed: no mirror line will come
 
         threading.Thread(target=pump, daemon=True, name="sim-stdout").start()
         if not ready.wait(STARTUP_TIMEOUT_S) or not found:
@@ -96,6 +104,14 @@ class SimServer:
             raise RuntimeError(f"edgedesk sim did not report listening within {STARTUP_TIMEOUT_S} s; "
                                f"stderr:\n{self.stderr_tail()}")
         return found[0]
+
+    @property
+    def polymarket_url(self) -> str:
+        """Root URL of the Polymarket mirror (its second stdout line); Gamma is under /gamma."""
+        self._polymarket_seen.wait(STARTUP_TIMEOUT_S)
+        if not self._polymarket_line:
+            raise RuntimeError(f"edgedesk sim printed no {POLYMARKET!r} line; stderr:\n{self.stderr_tail()}")
+        return self._polymarket_line[0].split(POLYMARKET, 1)[1].split()[0]
 
     def stderr_tail(self, n: int = 40) -> str:
         return "\n".join(self._stderr_path.read_text(errors="replace").splitlines()[-n:])
