@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run sim test bench clean
 
-$(STAMP): pyproject.toml setup.py console/domain/_fastbook.c
+$(STAMP): pyproject.toml setup.py $(wildcard console/domain/_fastbook*.[ch])
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'

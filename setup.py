@@ -11,6 +11,8 @@ setup(
         Extension(
             "console.domain._fastbook",
             sources=["console/domain/_fastbook.c"],
+            depends=["console/domain/_fastbook.h", "console/domain/_fastbook_scan.h",
+                     "console/domain/_fastbook_apply.h"],
             extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
                                 "-Wno-missing-field-initializers"],
         )
