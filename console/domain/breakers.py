@@ -17,7 +17,7 @@ returned until `reset()` (the operator resumes); the kernel halts and shows `Bre
 
 from __future__ import annotations
 
-from collections import deque
+import bisect
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -36,23 +36,26 @@ class Breach:
 
 
 class SlidingCount:
-    """Timestamps (ms) in a sliding window (now - window, now], each with an optional flag."""
+    """Timestamps (ms) in a sliding window (now - window, now], each with an optional flag.
+
+    Kept sorted, so a timestamp that arrives late (an answer timed on another path) still leaves the
+    window at the right moment.
+    """
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
-        self._events: deque[tuple[int, bool]] = deque()
+        self._events: list[tuple[int, bool]] = []
         self._flagged = 0
 
     def add(self, ts_ms: int, flag: bool = False) -> None:
-        self._events.append((ts_ms, flag))
+        bisect.insort(self._events, (ts_ms, flag))
         self._flagged += flag
 
     def _prune(self, now_ms: int) -> None:
-        cutoff = now_ms - self.window_ms
-        events = self._events
-        while events and events[0][0] <= cutoff:
-            _, flag = events.popleft()
-            self._flagged -= flag
+        cut = bisect.bisect_right(self._events, (now_ms - self.window_ms, True))
+        if cut:
+            self._flagged -= sum(flag for _, flag in self._events[:cut])
+            del self._events[:cut]
 
     def count(self, now_ms: int) -> int:
         self._prune(now_ms)

@@ -184,7 +184,9 @@ class RiskGate:
         return None
 
     def _fat_finger(self, p: OrderProposal, state: RiskState, _: list[Order]) -> RiskRejection | None:
-        book = state.books[p.ticker]
+        book = state.books.get(p.ticker)
+        if book is None:
+            return None  # no book at all is the book_health rule's rejection
         if p.side is Side.BID:
             far, near = book.best_ask, book.best_bid
             ref = far or near
