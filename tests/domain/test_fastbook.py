@@ -157,3 +157,30 @@ def test_c_decimal_parser_matches_units(text: str, decimals: int, signed: bool) 
     except ValueError:
         expected = None
     assert _fastbook.DeltaFeed.parse_fixed(text.encode(), decimals, signed) == expected
+
+
+JSONISH = st.text(alphabet='{}[]":,0123456789.-eE tfnrulsa\\yo_', max_size=120)
+FIELDS = ['"type":"orderbook_delta"', '"sid":1', '"seq":5', '"msg":{', '"market_ticker":"KXA-LIN"',
+          '"market_id":"m"', '"price_dollars":"0.4100"', '"delta_fp":"1.00"', '"side":"yes"', '"ts_ms":7', "}"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=200), JSONISH,
+                          st.lists(st.one_of(st.sampled_from(FIELDS), JSONISH), max_size=14).map(
+                              lambda parts: "{" + ",".join(parts) + "}")), max_size=40))
+def test_arbitrary_bytes_never_crash_and_both_paths_agree(messages) -> None:
+    c_feed, c_events = make_feed(pure=False)
+    py_feed, py_events = make_feed(pure=True)
+    c_feed.feed(messages)
+    py_feed.feed(messages)
+    assert_same(c_feed, c_events, py_feed, py_events)
+
+
+def test_a_new_book_for_a_ticker_takes_over_in_both_paths() -> None:
+    for pure in (False, True):
+        feed, _ = make_feed(pure)
+        old = feed.books["KXA-LIN"]
+        new = Book(GRIDS["KXB-DECI"], "KXA-LIN", "kalshi")  # the market moved to a finer grid
+        feed.add_book(new)
+        feed.feed([delta(1, 1, "KXA-LIN", "0.4110", "2.00", "yes")])
+        assert new.best_bid == (4110, 200) and old.best_bid is None
