@@ -94,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     quotes, probs = [], []
     for i in range(MARKETS):
         bid = int(mrng.integers(300, 9500))
-        quotes.append(Quote(f"MKT-{i:03d}", "Elections" if i % 2 else "Climate and Weather", fees[i % 2], bid,
-                            int(mrng.integers(100, 5000)), bid + int(mrng.integers(100, 400)), int(mrng.integers(100, 5000))))
+        category = "Elections" if i % 2 else "Climate and Weather"
+        ask = bid + int(mrng.integers(100, 400))
+        quotes.append(Quote(f"MKT-{i:03d}", category, fees[i % 2], bid, int(mrng.integers(100, 5000)), ask,
+                            int(mrng.integers(100, 5000))))
         # the model mostly agrees with the market: a few cents either side of the mid
         probs.append(float(np.clip(bid / 10_000 + mrng.normal(0.01, 0.03), 0.01, 0.99)))
     policy = EdgePolicy(min_edge_by_category={"Climate and Weather": 0.03})
-    pairs = list(zip(quotes, probs))
+    pairs = list(zip(quotes, probs, strict=True))
     med, best = measure(lambda: [evaluate(q, p, policy) for q, p in pairs], args.repeat)
     ok &= report(f"edges after fees, {MARKETS} markets", med, best, TARGET_EDGES_S)
     tradeable = sum(evaluate(q, p, policy).tradeable for q, p in pairs)

@@ -155,7 +155,7 @@ def _evaluate_direction(pair: Pair, direction: ArbDirection, k_levels: list[tupl
         cuts, acc = set(), 0
         for levels in (k_levels, p_levels):
             acc = 0
-            for cost, count in levels:
+            for _, count in levels:
                 acc += count
                 cuts.add(min(acc, max_n) // step * step)
         cuts.add(max_n)

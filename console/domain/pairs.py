@@ -112,8 +112,9 @@ def parse_pairs(text: str, source: str = "pairs.toml") -> list[Pair]:
         if key in seen:
             raise PairRegistryError(f"{label}: duplicate of an earlier pair with the same Kalshi ticker and token")
         seen.add(key)
+        rate = None if m.polymarket_fee_rate is None else Fraction(m.polymarket_fee_rate)
         pairs.append(Pair(m.kalshi_ticker, m.polymarket_token_id, m.polymarket_condition_id, m.orientation,
-                          m.verified, m.notes, None if m.polymarket_fee_rate is None else Fraction(m.polymarket_fee_rate)))
+                          m.verified, m.notes, rate))
     return pairs
 
 

@@ -105,7 +105,7 @@ def bucket_probabilities(buckets: Sequence[Bucket], cdf: Callable[[float], float
     ordered = sorted(ranges, key=lambda r: -math.inf if r[0][0] is None else r[0][0])
     out: dict[str, float] = {}
     below = 0.0
-    for (lo, hi), ticker in ordered:
+    for (_, hi), ticker in ordered:
         upper = max(below, cut(hi, True))  # CDF values are non-decreasing, so differences stay >= 0
         out[ticker] = upper - below
         below = upper
@@ -120,7 +120,7 @@ def _check_tiling(ranges: list[tuple[tuple[int | None, int | None], str]], resol
     if first_lo is not None:
         raise BucketError(f"nothing pays below {first_lo * resolution:g} ({first} is the lowest bucket): "
                           "the buckets do not cover the whole line")
-    for ((_, prev_hi), prev), ((lo, _), cur) in zip(ordered, ordered[1:]):
+    for ((_, prev_hi), prev), ((lo, _), cur) in zip(ordered, ordered[1:], strict=False):
         if prev_hi is None:
             raise BucketError(f"{prev} is open-ended above but {cur} starts above it: overlap")
         if lo is None or lo <= prev_hi:

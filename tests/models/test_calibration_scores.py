@@ -37,7 +37,8 @@ def test_reliability_table_by_hand() -> None:
 
 def test_brier_decomposition_by_hand() -> None:
     d = brier_decomposition(PROBS, OUTCOMES, bins=10)
-    # base rate 0.4: uncertainty 0.24; reliability (2x0.4^2 + 2x0.2^2 + 0.5^2)/5; resolution (2x0.1^2 + 2x0.4^2 + 0.6^2)/5
+    # base rate 0.4: uncertainty 0.24; reliability (2x0.4^2 + 2x0.2^2 + 0.5^2)/5;
+    # resolution (2x0.1^2 + 2x0.4^2 + 0.6^2)/5
     assert d.uncertainty == pytest.approx(0.24)
     assert d.reliability == pytest.approx(0.13)
     assert d.resolution == pytest.approx(0.14)
@@ -52,7 +53,8 @@ def test_decomposition_identity_holds_with_spread_within_bins() -> None:
 
 
 def test_model_against_the_market_on_the_same_markets() -> None:
-    preds = [Prediction("polls", "Elections", "A", 0, 0.8, 0.6, 1), Prediction("polls", "Elections", "B", 0, 0.3, 0.5, 0),
+    preds = [Prediction("polls", "Elections", "A", 0, 0.8, 0.6, 1),
+             Prediction("polls", "Elections", "B", 0, 0.3, 0.5, 0),
              Prediction("polls", "Elections", "C", 0, 0.3, None, 0),  # no market price: not comparable
              Prediction("polls", "Elections", "D", 0, 0.3, 0.5, None),  # unresolved
              Prediction("weather", "Climate", "E", 0, 0.5, 0.5, 1)]

@@ -37,7 +37,7 @@ def test_exact_control_matches_brute_force_enumeration() -> None:
     x = np.linspace(-10, 10, 40001)
     w = np.exp(-x * x / 2)
     w /= w.sum()
-    p = np.array([[norm_cdf((m + shared * xi) / s) for m, s in zip(mean, sd)] for xi in x[::4]])
+    p = np.array([[norm_cdf((m + shared * xi) / s) for m, s in zip(mean, sd, strict=True)] for xi in x[::4]])
     w4 = w[::4] / w[::4].sum()
     brute = 0.0
     for outcome in itertools.product((0, 1), repeat=6):
@@ -52,7 +52,7 @@ def test_without_a_shared_error_control_is_the_poisson_binomial() -> None:
     probs = [0.9, 0.2, 0.55, 0.7]
     model = ElectionModel([RaceMargin(str(i), norm_ppf(p), 1.0, 0.0) for i, p in enumerate(probs)],
                           {"c": Chamber(("0", "1", "2", "3"), 0, 3)})
-    at_least_3 = sum(math.prod(p if o else 1 - p for p, o in zip(probs, out))
+    at_least_3 = sum(math.prod(p if o else 1 - p for p, o in zip(probs, out, strict=True))
                      for out in itertools.product((0, 1), repeat=4) if sum(out) >= 3)
     assert model.control_probability("c") == pytest.approx(at_least_3, abs=1e-12)
 

@@ -62,7 +62,8 @@ def sample_cpi() -> dict:
 def test_parse_sim_polls_into_race_generic_and_approval() -> None:
     polls, approval = parse_polls(sample_polls())
     assert [(p.race, p.pollster, p.margin) for p in polls] == [
-        ("SEN-GA", "Keystone Research", pytest.approx(100 * 2 / 92)), (GENERIC, "Civic Pulse", pytest.approx(100 * 2 / 90))]
+        ("SEN-GA", "Keystone Research", pytest.approx(100 * 2 / 92)),
+        (GENERIC, "Civic Pulse", pytest.approx(100 * 2 / 90))]
     assert polls[0].start_date == dt.date(2026, 10, 12) and polls[0].kind == "senate"
     assert approval[0].share == pytest.approx(100 * 43 / 95)
 
@@ -83,7 +84,7 @@ def test_parse_sim_polls_rejects_malformed_rows_with_where() -> None:
 def test_parse_cpi_consensus() -> None:
     cpi = parse_cpi(sample_cpi())
     assert (cpi.median, cpi.actual, cpi.event_ticker) == (0.25, None, "KXCPI-26OCT")
-    assert cpi.release_time == dt.datetime(2026, 11, 26, 13, 30, tzinfo=dt.timezone.utc)
+    assert cpi.release_time == dt.datetime(2026, 11, 26, 13, 30, tzinfo=dt.UTC)
     assert cpi.forecasts == (("Atlas Economics", 0.3),) and cpi.history[0][1] == 0.2
 
 
@@ -114,7 +115,8 @@ def test_nws_raw_gridpoint_max_temperature() -> None:
                                           {"validTime": "2026-11-23T12:00:00+00:00/PT13H", "value": None},
                                           {"validTime": "2026-11-24T12:00:00+00:00/PT13H", "value": 10.0}]}}}
     highs = parse_gridpoint_max(doc, NY)
-    assert [(h.day, round(h.high_f, 2)) for h in highs] == [(dt.date(2026, 11, 22), 57.92), (dt.date(2026, 11, 24), 50.0)]
+    assert [(h.day, round(h.high_f, 2)) for h in highs] == [(dt.date(2026, 11, 22), 57.92),
+                                                          (dt.date(2026, 11, 24), 50.0)]
 
 
 def test_fetch_nws_forecast_sends_a_user_agent() -> None:
@@ -126,7 +128,8 @@ def test_fetch_nws_forecast_sends_a_user_agent() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         highs = fetch_forecast(client, "OKX", 33, 37, user_agent="edgedesk (ops@example.invalid)")
-    assert seen == {"url": "https://api.weather.gov/gridpoints/OKX/33,37/forecast", "ua": "edgedesk (ops@example.invalid)"}
+    assert seen == {"url": "https://api.weather.gov/gridpoints/OKX/33,37/forecast",
+                    "ua": "edgedesk (ops@example.invalid)"}
     assert len(highs) == 2
 
 

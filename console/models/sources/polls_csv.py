@@ -47,7 +47,8 @@ def parse_polls_csv(text: str, source: str = "polls.csv") -> tuple[list[Poll], l
         if not race or not pollster:
             raise SourceFormatError(f"{where}: race and pollster must not be empty")
         if population not in POPULATIONS:
-            raise SourceFormatError(f"{where}: population {values['population']!r}: use one of {', '.join(POPULATIONS)}")
+            raise SourceFormatError(f"{where}: population {values['population']!r}: "
+                                    f"use one of {', '.join(POPULATIONS)}")
         n = _int(values["sample_size"], where, "sample_size")
         start, end = _date(values["start_date"], where, "start_date"), _date(values["end_date"], where, "end_date")
         if end < start:

@@ -63,7 +63,8 @@ def parse_polls(doc: Any) -> tuple[list[Poll], list[ApprovalPoll]]:
         pollster = _get(item, "pollster", str, where)
         population = _get(item, "population", str, where)
         n = _get(item, "sample_size", int, where)
-        start, end = _date(item.get("start_date"), f"{where}.start_date"), _date(item.get("end_date"), f"{where}.end_date")
+        start = _date(item.get("start_date"), f"{where}.start_date")
+        end = _date(item.get("end_date"), f"{where}.end_date")
         answers = _get(item, "answers", list, where)
         pid = str(item.get("poll_id", ""))
         if kind == "approval":
