@@ -6,9 +6,10 @@ exactly as any resting liquidity would.
 
 - Market makers (world-mm-1..3) quote three levels a side around their own lagged copy of the crowd's
   probability (`Crowd.prob`, which carries the favourite-longshot bias), plus a small per-quote jitter;
-  each has its own half-spread (0.5c, 1c, 2c), touch size and a level-size decay of 0.55 (depth thins
-  away from the touch); inventory skews the quotes by up to 2c and stops the side that would breach
-  the limit. Quotes never lock or cross the public book (a bid stays 1c under the best ask).
+  each has its own half-spread (0.5c, 1c, 2c) and size factor (1.0, 0.45, 0.3), and each level is half
+  the one before, so the wider makers add depth further out and the book thins away from the touch;
+  inventory skews the quotes by up to 2c and stops the side that would breach the limit. Quotes never
+  lock or cross the public book (a bid stays 1c under the best ask).
 - Noise takers (world-noise) hit the touch at random with log-normal sizes, a share of them
   fractional, leaning toward buying longshots (60/40 when the price is under 30c or over 70c).
 - Informed traders (world-informed) act on the truth seen through a 10-minute lag when the touch is at

@@ -125,7 +125,7 @@ async def cities(request: web.Request) -> web.Response:
          "forecast": f"/sim/data/weather/{c.code.lower()}"} for c in CITIES]})
 
 
-def _period_name(period: dict[str, Any], now_day: dt.date, tz) -> str:
+def _period_name(period: dict[str, Any], now_day: dt.date) -> str:
     day: dt.date = period["day"]
     if day == now_day:
         if period["is_day"]:
@@ -148,7 +148,7 @@ def _forecast_json(world: Any, city: CitySpec) -> dict[str, Any]:
             temp = period["temperature"]
             kind = "high" if period["is_day"] else "low"
             entry: dict[str, Any] = {
-                "number": number, "name": _period_name(period, now_day, city.tz),
+                "number": number, "name": _period_name(period, now_day),
                 "startTime": iso_local(period["start_ms"], city.tz), "endTime": iso_local(period["end_ms"], city.tz),
                 "isDaytime": period["is_day"], "temperature": temp, "temperatureUnit": "F",
                 "temperatureTrend": "", "probabilityOfPrecipitation": {"unitCode": "wmoUnit:percent", "value": pop},
@@ -160,14 +160,15 @@ def _forecast_json(world: Any, city: CitySpec) -> dict[str, Any]:
                 entry["edgedesk"] = {"temperatureSpreadF": period["spread"], "leadHours": period["lead_hours"]}
             periods.append(entry)
     issued = forecast.issued_ms if forecast is not None else world.start_ms
-    lat, lon = city.lat, city.lon
+    lat, lon, d = city.lat, city.lon, 0.02
     return {
         "@context": ["https://geojson.org/geojson-ld/geojson-context.jsonld",
                      {"@version": "1.1", "wx": "https://api.weather.gov/ontology#", "@vocab":
                       "https://api.weather.gov/ontology#"}],
         "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.02, lat], [lon + 0.02, lat + 0.02],
-                                                        [lon, lat + 0.02], [lon, lat]]]},
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [round(lon + d, 4), lat],
+                                                        [round(lon + d, 4), round(lat + d, 4)],
+                                                        [lon, round(lat + d, 4)], [lon, lat]]]},
         "properties": {
             "units": "us", "forecastGenerator": "BaselineForecastGenerator", "generatedAt": iso(issued),
             "updateTime": iso(issued), "validTimes": f"{iso(issued)}/P7D",

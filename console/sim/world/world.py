@@ -419,16 +419,23 @@ class World:
                 await asyncio.sleep(max(0.001, self.clock.real_seconds(self._next_step_ms - now)))
                 continue
             behind = (now - self._next_step_ms) // self.step_ms
+            if behind > self.params.max_catch_up_steps:
+                # the clock jumped (admin) or the loop stalled: one quiet step at the latest boundary runs
+                # every truth tick and calendar item in between; the agents resume from there
+                self._next_step_ms += behind * self.step_ms
+                act = False
+            else:
+                act = True
             try:
-                self._step(self._next_step_ms, act=behind <= self.params.max_catch_up_steps)
+                self._step(self._next_step_ms, act=act)
                 failures = 0
             except Exception:
                 failures += 1
                 if failures == 1 or failures % 100 == 0:
                     log.exception("world step failed (%d in a row); the world keeps running", failures)
             self._next_step_ms += self.step_ms
-            if behind > 0 and self.steps % 50 == 0:
-                await asyncio.sleep(0)  # catching up after a clock jump: let the server breathe
+            if behind > 0:
+                await asyncio.sleep(0)  # catching up: let the server answer requests in between
 
     # --- views --------------------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ import asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from console.sim.clock import SimClock
+from console.sim.exchange import Exchange
 from console.sim.state import STATE, SimState
-from console.sim.world import install_world, setup_data_routes
+from console.sim.world import World, install_world, setup_data_routes
 from world_helpers import START_MS, new_world
 
 
@@ -65,9 +67,6 @@ async def test_truth_endpoint_with_reveal_truth() -> None:
 
 
 async def test_install_world_runs_the_world_with_the_app() -> None:
-    from console.sim.clock import SimClock
-    from console.sim.exchange import Exchange
-
     clock = SimClock(speed=4.0, start_ms=START_MS)
     app = web.Application()
     app[STATE] = SimState(exchange=Exchange(clock), clock=clock)
@@ -85,9 +84,6 @@ async def test_install_world_runs_the_world_with_the_app() -> None:
 
 
 async def test_data_routes_without_a_world_say_so() -> None:
-    from console.sim.clock import SimClock
-    from console.sim.exchange import Exchange
-
     clock = SimClock(start_ms=START_MS)
     app = web.Application()
     app[STATE] = SimState(exchange=Exchange(clock), clock=clock)
@@ -95,3 +91,20 @@ async def test_data_routes_without_a_world_say_so() -> None:
     async with TestClient(TestServer(app)) as client:
         r = await client.get("/sim/data/polls")
         assert r.status == 503 and (await r.json())["error"]["code"] == "world_not_running"
+
+
+async def test_the_running_world_follows_a_clock_jump() -> None:
+    clock = SimClock(speed=1.0, start_ms=START_MS)
+    world = World(Exchange(clock), clock, seed=6)
+    task = asyncio.create_task(world.run())
+    try:
+        await asyncio.sleep(0.3)
+        clock.advance(3 * 3_600_000)  # an operator moves the clock three hours on (POST /sim/clock)
+        await asyncio.sleep(0.5)
+        assert world._truth_t >= START_MS + 3 * 3_600_000 - 60_000  # the truth caught up
+        actions = world.agents.actions
+        await asyncio.sleep(0.5)
+        assert world.agents.actions > actions  # and the traders carry on from there
+        assert not task.done()
+    finally:
+        task.cancel()
