@@ -218,8 +218,11 @@ async def _watch(venue: Any, ticker: str, depth: int, record: str | None, out: T
 
 
 async def _redraw_loop(manager: Any, ws: Any, api: Any, market: Any, depth: int, out: TextIO, tty: bool) -> None:
+    from console.venues.errors import VenueError
+
     book = manager.book("kalshi", market.ticker)
     shown, last_draw, last_check = None, 0.0, time.monotonic()
+    rest_problem = ""
     if tty:
         out.write("\x1b[?25l\x1b[2J")  # hide the cursor, clear once; later frames overwrite in place
     while True:
@@ -227,10 +230,14 @@ async def _redraw_loop(manager: Any, ws: Any, api: Any, market: Any, depth: int,
         now = time.monotonic()
         if now - last_check >= CROSS_CHECK_EVERY_S:
             last_check = now
-            snapshot = await api.get_orderbook(market.ticker)
-            manager.compare_with("kalshi", market.ticker, snapshot)
+            try:  # a REST hiccup must not end the watch: the stream may still be fine
+                snapshot = await api.get_orderbook(market.ticker)
+                manager.compare_with("kalshi", market.ticker, snapshot)
+                rest_problem = ""
+            except VenueError as exc:
+                rest_problem = f"   REST check failed: {exc}"
         health = manager.health("kalshi", market.ticker)
-        state = (book.version, health.level, ws.connected)
+        state = (book.version, health.level, ws.connected, rest_problem)
         if state == shown and now - last_draw < 1.0:
             continue
         shown, last_draw = state, now
@@ -240,7 +247,7 @@ async def _redraw_loop(manager: Any, ws: Any, api: Any, market: Any, depth: int,
         lines = [f"{market.ticker}  {market.title or ''}   {time.strftime('%H:%M:%S')}",
                  f"health {colour}{level.upper()}{reset}: {health.reason}",
                  f"feed {'connected' if ws.connected else 'DISCONNECTED'}, {stats.messages} messages, "
-                 f"{stats.gaps} gaps, {stats.reconnects} reconnects   (Ctrl-C to quit)",
+                 f"{stats.gaps} gaps, {stats.reconnects} reconnects{rest_problem}   (Ctrl-C to quit)",
                  *ladder_lines(book, depth)]
         if tty:
             out.write("\x1b[H" + "".join(line + "\x1b[K\n" for line in lines) + "\x1b[J")
