@@ -105,8 +105,18 @@ class Shutdown:
     policy: ExitPolicy = ExitPolicy.CANCEL
 
 
+@dataclass(frozen=True, slots=True)
+class CheckOrder:
+    """Run the risk gate on `order` without sending it (the manual ticket shows the verdict before the
+    confirming keypress). The kernel answers with one `OrderChecked` event carrying the same `request_id`."""
+
+    request_id: str
+    order: PlaceOrder
+
+
 Command = (
     PlaceOrder | CancelOrder | CancelAll | Flatten | SetAuto | Approve | Reject | Halt | Resume | Watch | Shutdown
+    | CheckOrder
 )
 PRIORITY_COMMANDS = (Flatten, Halt)
 
@@ -180,7 +190,20 @@ class Alert:
     ts_ms: int = 0
 
 
-EngineEvent = IntentProposed | IntentExpired | OrderUpdated | Filled | RiskBreached | VenueHealth | Alert
+@dataclass(frozen=True, slots=True)
+class OrderChecked:
+    """The answer to `CheckOrder`: `ok` when the risk gate passes; otherwise every rule that fired
+    (stable names from console.domain.risk.RULES) and their messages, joined, in `message`."""
+
+    request_id: str
+    ok: bool
+    rules: tuple[str, ...] = ()
+    message: str = ""
+
+
+EngineEvent = (
+    IntentProposed | IntentExpired | OrderUpdated | Filled | RiskBreached | VenueHealth | Alert | OrderChecked
+)
 
 
 # --- the snapshot ------------------------------------------------------------------------------
