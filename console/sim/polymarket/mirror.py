@@ -37,14 +37,15 @@ log = logging.getLogger(__name__)
 
 COARSE_TICK, FINE_TICK = 100, 10  # 0.01 and 0.001 in pips
 MIN_ORDER_SIZE = "5"
+MAX_ACTIVE_MS = 60_000
 
 
 @dataclass(frozen=True)
 class MirrorParams:
-    public_weight: float = 0.7  # share of the Kalshi crowd's view (same polls) in the mirror crowd's target
+    public_weight: float = 0.85  # share of the Kalshi crowd's view (same polls) in the mirror crowd's target
     lag_min: float = 20.0  # how far behind its target the mirror crowd runs
-    noise_sd: float = 0.2  # log-odds
-    noise_reversion_min: float = 240.0
+    noise_sd: float = 0.15  # log-odds
+    noise_reversion_min: float = 180.0
     flb_slope: float = 0.94
     requote_rate: float = 1.5  # maker requotes per market per second
     taker_rate: float = 0.08  # noise trades per contested market per second
@@ -130,9 +131,9 @@ class Mirror:
         self.trades: list[MirrorTrade] = []
         self.publish: Publisher | None = None
         self.steps = 0
-        # the time of the world's last step (its start if none): on the step grid, not the wall clock,
-        # so the first step's lag and noise do not depend on when the mirror was attached
-        self._t = world.start_ms + world.steps * world.step_ms
+        # on the world's step grid, never the wall clock, so a seed gives one path: from the world's start
+        # when attached before its first step (the server does that), else from the first step seen
+        self._t: int | None = world.start_ms if world.steps == 0 else None
         crowd = self._rng["crowd"]
         for spec in build_universe(world, self.seed):
             lagged = self._target0(spec)
@@ -178,10 +179,11 @@ class Mirror:
 
     def step(self, t_ms: int) -> None:
         """Advance to `t_ms` (the world calls this after each of its steps)."""
-        dt_ms = max(0, t_ms - self._t)
+        dt_ms = 0 if self._t is None else max(0, t_ms - self._t)
         self._t = t_ms
         p = self.p
-        seconds = dt_ms / 1000 * getattr(self.world, "activity", 1.0)
+        # agents act for at most a minute per step: after a clock jump the crowd catches up, the tape does not
+        seconds = min(dt_ms, MAX_ACTIVE_MS) / 1000 * getattr(self.world, "activity", 1.0)
         lag_alpha = 1.0 - math.exp(-dt_ms / (p.lag_min * 60_000))
         decay = math.exp(-dt_ms / (p.noise_reversion_min * 60_000))
         crowd, makers, takers, flow = (self._rng[k] for k in ("crowd", "makers", "takers", "flow"))
