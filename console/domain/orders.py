@@ -198,6 +198,7 @@ class Order:
     cancel_requested: bool = False
     latched: OrderState | None = None
     anomalies: list[str] = field(default_factory=list)
+    _state: OrderState = OrderState.PENDING  # cached by apply()/refresh(): read on every risk check
 
     @classmethod
     def new(cls, client_order_id: str, ticker: str, side: Side, price: int, count: int, *,
@@ -227,7 +228,12 @@ class Order:
 
     @property
     def state(self) -> OrderState:
-        return self.latched if self.latched is not None else self._derive()
+        return self._state
+
+    def refresh(self) -> OrderState:
+        """Recompute the cached state after facts were set directly (restoring from the journal)."""
+        self._state = self.latched if self.latched is not None else self._derive()
+        return self._state
 
     def _derive(self) -> OrderState:
         exists = self.exists_at_venue or self.fill_total > 0
@@ -302,7 +308,7 @@ class Order:
                 self.anomalies.append(anomaly)
         elif self._derive().terminal:
             self.latched = self._derive()
-        after = self.state
+        after = self.refresh()
         return Applied(before, after, changed=self._facts() != snapshot or before != after,
                        duplicate=duplicate, anomaly=anomaly)
 

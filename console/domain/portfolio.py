@@ -64,8 +64,9 @@ class Position:
     """One market's position as FIFO lots of the held outcome (see the module docstring)."""
 
     ticker: str
-    lots: deque[list[int]] = field(default_factory=deque)  # [own-scale price, count]
+    lots: deque[list[int]] = field(default_factory=deque)  # [own-scale price, count]; change only via methods
     position: int = 0  # signed: > 0 long YES, < 0 long NO
+    cost: int = 0  # sum of price x count over the lots, kept with them (risk reads it on every check)
     realized: int = 0  # micro-dollars, before fees
     fees: int = 0
     volume: int = 0  # count traded
@@ -78,7 +79,7 @@ class Position:
     @property
     def cost_basis(self) -> int:
         """Money paid for the open lots = money at risk (the most this position can lose)."""
-        return sum(price * count for price, count in self.lots)
+        return self.cost
 
     @property
     def average_price(self) -> Fraction | None:
@@ -100,6 +101,7 @@ class Position:
                 lot = self.lots[0]
                 take = min(lot[1], remaining)
                 realized += take * (exit_price - lot[0])
+                self.cost -= take * lot[0]
                 lot[1] -= take
                 remaining -= take
                 self.position += direction * take
@@ -107,6 +109,7 @@ class Position:
                     self.lots.popleft()
         if remaining:
             self.lots.append([own_price, remaining])
+            self.cost += own_price * remaining
             self.position += direction * remaining
         self.realized += realized
         return realized
@@ -116,7 +119,7 @@ class Position:
         payoff = yes_value if self.position > 0 else PRICE_MAX - yes_value
         realized = sum(count * (payoff - price) for price, count in self.lots)
         self.lots.clear()
-        self.position = 0
+        self.position = self.cost = 0
         self.realized += realized
         self.settled = True
         return realized
@@ -125,6 +128,7 @@ class Position:
         """Replace the lots with the venue's position and cost (reconciliation), exactly."""
         self.lots.clear()
         self.position = position
+        self.cost = 0
         held = abs(position)
         if held:
             if cost_basis < 0:
@@ -134,6 +138,7 @@ class Position:
                 self.lots.append([per_unit, held - extra])
             if extra:
                 self.lots.append([per_unit + 1, extra])
+            self.cost = cost_basis
 
     def mark_value(self, book: BookView | None) -> int:
         """What the open lots are worth at the executable top of book (0 with nothing to hit)."""

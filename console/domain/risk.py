@@ -21,7 +21,6 @@ Breakers (AUTO -> HALTED) live in `console.domain.breakers` and are re-exported 
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,7 +33,7 @@ from console.domain.side import Side
 from console.domain.units import COUNT_PER_CONTRACT, MICROS_PER_DOLLAR, PRICE_MAX, format_count, format_price
 
 __all__ = ["Breach", "Breakers", "BookHealth", "OrderProposal", "RiskGate", "RiskRejection", "RiskState",
-           "project_position", "usd"]
+           "projected", "usd"]
 
 RULES = (
     "invalid_order", "unknown_orders", "book_health", "fat_finger", "order_rate", "reduce_only",
@@ -93,20 +92,43 @@ def usd(micros: int) -> str:
     return f"{sign}${whole:,}.{digits}"
 
 
-def _share_cap(bankroll: int, share: float) -> int:
-    # the config holds a decimal fraction (0.05); go through its repr so 5% is exactly 1/20
-    return max(0, int(Fraction(repr(share)) * bankroll))
+def _share_cap(bankroll: int, share: Fraction) -> int:
+    return max(0, share.numerator * bankroll // share.denominator)
 
 
-def project_position(position: Position | None, ticker: str, fills: Iterable[tuple[Side, int, int]]) -> Position:
-    """A copy of `position` with hypothetical fills (side, YES price, count) applied at their prices."""
-    copy = Position(ticker)
-    if position is not None:
-        copy.lots = deque([lot[:] for lot in position.lots])
-        copy.position = position.position
-    for side, price, count in fills:
-        copy.apply_fill(side, price, count)
-    return copy
+def projected(position: Position | None, side: Side, fills: Iterable[tuple[int, int]]) -> tuple[int, int]:
+    """The position if `fills` [(YES price, count)] of one `side` all filled at their prices.
+
+    Returns (position seen from `side`: > 0 holds that side's outcome, < 0 still the other one; cost
+    of what is then held). Nets like Kalshi: the fills first close the other side's lots FIFO, the
+    rest open new lots. Exact and allocation-free (this runs for every market on every check).
+    """
+    signed = position.position if position is not None else 0
+    held = signed if side is Side.BID else -signed
+    cost = position.cost_basis if position is not None else 0
+    bid = side is Side.BID
+    total = opened = 0
+    if held >= 0:  # flat or already holding this side: every unit opens
+        for price, count in fills:
+            opened += (price if bid else PRICE_MAX - price) * count
+            total += count
+        return held + total, cost + opened
+    opposite = -held  # units of the other outcome that these fills close first
+    for price, count in fills:
+        closes = min(count, max(0, opposite - total))
+        opened += (price if bid else PRICE_MAX - price) * (count - closes)
+        total += count
+    to_close = min(total, opposite)
+    if to_close == opposite:
+        return held + total, opened  # every old lot closed: only the new ones are held
+    closed_cost = 0
+    for lot_price, lot_count in position.lots:  # type: ignore[union-attr]
+        take = min(lot_count, to_close)
+        closed_cost += lot_price * take
+        to_close -= take
+        if not to_close:
+            break
+    return held + total, cost - closed_cost
 
 
 def _d(side: Side, signed: int) -> int:
@@ -123,6 +145,10 @@ class RiskGate:
         self.max_notional = config.max_notional_per_market_dollars * MICROS_PER_DOLLAR
         self.max_total = config.max_total_exposure_dollars * MICROS_PER_DOLLAR
         self.fat_finger = config.fat_finger_cents * 100  # pips
+        # the config holds decimal fractions (0.05); through their repr 5% is exactly 1/20
+        self._market_share = Fraction(repr(config.max_bankroll_share_per_market))
+        self._category_share = Fraction(repr(config.max_category_share))
+        self._event_share = Fraction(repr(config.max_event_loss_share))
         self.rate = SlidingCount(60_000)
 
     def note_sent(self, now_ms: int) -> None:
@@ -227,47 +253,54 @@ class RiskGate:
     def _exposure(self, p: OrderProposal, state: RiskState, open_orders: list[Order],
                   first_only: bool) -> list[RiskRejection]:
         pf = state.portfolio
-        resting: dict[str, dict[Side, list[tuple[Side, int, int]]]] = {}
+        resting: dict[str, dict[Side, list[tuple[int, int]]]] = {}
         for o in open_orders:
-            if o.remaining:
-                resting.setdefault(o.ticker, {Side.BID: [], Side.ASK: []})[o.side].append(
-                    (o.side, o.price, o.remaining))
-        mine = resting.get(p.ticker, {Side.BID: [], Side.ASK: []})
+            remaining = o.remaining
+            if remaining:
+                resting.setdefault(o.ticker, {Side.BID: [], Side.ASK: []})[o.side].append((o.price, remaining))
+        none: dict[Side, list[tuple[int, int]]] = {Side.BID: [], Side.ASK: []}
+        mine = resting.get(p.ticker, none)
         pos = pf.positions.get(p.ticker)
-        before = project_position(pos, p.ticker, mine[p.side])
-        after = project_position(pos, p.ticker, mine[p.side] + [(p.side, p.price, p.count)])
+        before = projected(pos, p.side, mine[p.side])
+        after = projected(pos, p.side, mine[p.side] + [(p.price, p.count)])
         out: list[RiskRejection] = []
 
         def add(rule: str, message: str) -> bool:
             out.append(RiskRejection(rule, message))
             return first_only
 
-        held_after = _d(p.side, after.position)
+        held_after = after[0]
         if held_after > self.max_contracts and add(
                 "max_contracts_per_market", f"{p.ticker}: {format_count(held_after)} contracts "
                 f"{p.side.outcome.upper()} if this and our open orders fill; limit {format_count(self.max_contracts)}"):
             return out
-        cost_before, cost_after = before.cost_basis, after.cost_basis
+        cost_before, cost_after = before[1], after[1]
         worse = cost_after > cost_before
         if worse and cost_after > self.max_notional and add(
                 "max_notional_per_market", f"{p.ticker}: {usd(cost_after)} at risk if this and our open "
                 f"orders fill; limit {usd(self.max_notional)}"):
             return out
-        share_cap = _share_cap(state.bankroll, self.config.max_bankroll_share_per_market)
+        share_cap = _share_cap(state.bankroll, self._market_share)
         if worse and cost_after > share_cap and add(
                 "max_bankroll_share_per_market", f"{p.ticker}: {usd(cost_after)} at risk is more than "
                 f"{self.config.max_bankroll_share_per_market:.0%} of the {usd(state.bankroll)} bankroll "
                 f"({usd(share_cap)})"):
             return out
 
-        # aggregates: every market at its worse direction, with and without the new order
+        # aggregates: every market at its worse direction (a direction without orders leaves the
+        # position as it is), with and without the new order
         def at_risk(ticker: str, extra: bool) -> int:
-            orders = resting.get(ticker, {Side.BID: [], Side.ASK: []})
             position = pf.positions.get(ticker)
-            worst = 0
+            worst = position.cost_basis if position is not None else 0
+            orders = resting.get(ticker)
+            if orders is None:
+                if not extra:
+                    return worst
+                orders = none
             for side in (Side.BID, Side.ASK):
-                fills = orders[side] + ([(p.side, p.price, p.count)] if extra and side is p.side else [])
-                worst = max(worst, project_position(position, ticker, fills).cost_basis)
+                fills = orders[side] + [(p.price, p.count)] if extra and side is p.side else orders[side]
+                if fills:
+                    worst = max(worst, projected(position, side, fills)[1])
             return worst
 
         tickers = set(resting) | {t for t, pos_ in pf.positions.items() if pos_.position}
@@ -275,7 +308,7 @@ class RiskGate:
         mine_before, mine_after = at_risk(p.ticker, False), at_risk(p.ticker, True)
         category = pf.markets[p.ticker].category
         in_cat = sum(v for t, v in others.items() if pf.markets.get(t, MarketInfo(t, t)).category == category)
-        cat_cap = _share_cap(state.bankroll, self.config.max_category_share)
+        cat_cap = _share_cap(state.bankroll, self._category_share)
         if mine_after > mine_before and in_cat + mine_after > cat_cap and add(
                 "max_category_share", f"{p.ticker}: category {category or '(none)'} would have "
                 f"{usd(in_cat + mine_after)} at risk, more than {self.config.max_category_share:.0%} of the "
@@ -288,7 +321,7 @@ class RiskGate:
             return out
 
         loss_before, loss_after = self._event_losses(p, pf, before, after)
-        event_cap = _share_cap(state.bankroll, self.config.max_event_loss_share)
+        event_cap = _share_cap(state.bankroll, self._event_share)
         if loss_after > loss_before and loss_after > event_cap:
             event = pf.markets[p.ticker].event_ticker
             add("event_worst_case", f"{p.ticker}: worst case over the outcomes of {event} would lose "
@@ -297,20 +330,22 @@ class RiskGate:
         return out
 
     @staticmethod
-    def _event_losses(p: OrderProposal, pf: Portfolio, before: Position, after: Position) -> tuple[int, int]:
+    def _event_losses(p: OrderProposal, pf: Portfolio, before: tuple[int, int],
+                      after: tuple[int, int]) -> tuple[int, int]:
         """Worst-case loss of the order's event with its market projected without and with the order."""
         info = pf.markets[p.ticker]
         tickers = pf.event_markets(info.event_ticker)
         holdings = pf.holdings(t for t in tickers if t != p.ticker)
+        sign = 1 if p.side is Side.BID else -1
         losses = []
-        for projected in (before, after):
+        for held, cost in (before, after):
             h = dict(holdings)
-            if projected.position:
-                h[p.ticker] = (projected.position, projected.cost_basis)
+            if held:
+                h[p.ticker] = (sign * held, cost)
             if not h:
                 losses.append(0)
             elif info.mutually_exclusive:
                 losses.append(max(0, -min(event_outcome_pnls(h, tickers).values())))
             else:
-                losses.append(sum(cost for _, cost in h.values()))
+                losses.append(sum(c for _, c in h.values()))
         return losses[0], losses[1]

@@ -397,6 +397,7 @@ class Journal:
                     order.fill_total += f.count
                     order.fill_notional += f.price * f.count
                     order.fees += f.fee
+            order.refresh()
             orders.append(order)
         return Recovered(orders, portfolio, self.sessions(), {f.fill_id for f in fills})
 

@@ -379,4 +379,5 @@ def test_share_caps_are_exact_fractions(share) -> None:
     gate = RiskGate(RiskConfig(max_bankroll_share_per_market=share))
     assert gate.config.max_bankroll_share_per_market == share
     from console.domain.risk import _share_cap
-    assert _share_cap(dollars("10000"), share) == int(Fraction(str(share)) * dollars("10000"))
+    assert _share_cap(dollars("10000"), gate._market_share) == int(Fraction(str(share)) * dollars("10000"))
+    assert _share_cap(dollars("10000"), gate._market_share) == dollars("10000") * int(share * 100) // 100
