@@ -57,6 +57,15 @@ def _millis(text: str) -> int:
     return int(text)
 
 
+def _check(name: str, parse, value: str | None) -> None:
+    """Validate an exact-string field in __post_init__, naming it in the error."""
+    if value:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+
+
 # --- Gamma ----------------------------------------------------------------------------------------
 
 
@@ -185,12 +194,9 @@ class ClobBook(Wire):
 
     def __post_init__(self) -> None:
         _millis(self.timestamp)
-        if self.tick_size is not None:
-            parse_price(self.tick_size)
-        if self.min_order_size is not None:
-            parse_count(self.min_order_size)
-        if self.last_trade_price:  # "" before the first trade
-            parse_price(self.last_trade_price)
+        _check("tick_size", parse_price, self.tick_size)
+        _check("min_order_size", parse_count, self.min_order_size)
+        _check("last_trade_price", parse_price, self.last_trade_price)  # "" before the first trade
 
     @property
     def ts_ms(self) -> int:
@@ -240,10 +246,8 @@ class WsBook(Wire, tag="book", tag_field="event_type"):
 
     def __post_init__(self) -> None:
         _millis(self.timestamp)
-        if self.tick_size is not None:
-            parse_price(self.tick_size)
-        if self.last_trade_price:
-            parse_price(self.last_trade_price)
+        _check("tick_size", parse_price, self.tick_size)
+        _check("last_trade_price", parse_price, self.last_trade_price)
 
     @property
     def ts_ms(self) -> int:
