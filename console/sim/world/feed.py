@@ -255,6 +255,10 @@ class DataFeed:
         self.forecasts[city.code] = Forecast(t_ms, periods)
         return Release("forecast", city.code, t_ms)
 
+    def forget_day(self, code: str, day: dt.date) -> None:
+        """A day was reported: its forecast error is no longer needed."""
+        self._nws_error.pop((code, day), None)
+
     def forecast_high(self, code: str, day: dt.date) -> tuple[int, float] | None:
         """The latest published (high, spread) for a city's day, if the forecast still covers it."""
         forecast = self.forecasts.get(code)

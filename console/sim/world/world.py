@@ -216,7 +216,7 @@ class World:
                              e.senate_prob_d(t_ms, self.crowd.senate_shifts(t_ms)),
                              e.house_prob_d(t_ms, self.crowd.house_shift(t_ms)))
         ts, th, cs, ch = self._control
-        alpha = 1.0 - math.exp(-dt_ms / (p.informed_lag_min * MINUTE_MS)) if dt_ms else 1.0
+        alpha = 1.0 - math.exp(-dt_ms / (p.informed_lag_min * MINUTE_MS))  # a new market starts at the truth
         tradeable, weights = [], []
         for spec in self._open_specs():
             truth = self._truth_prob(spec, t_ms, ts, th)
@@ -345,6 +345,7 @@ class World:
                     self._determine(ticker, "yes" if inside else "no", when)
             self.weather.drop(code, day)
             self.crowd.forget_day(code, day)
+            self.feed.forget_day(code, day)
         elif kind == "determine_cpi":
             value = self.cpi.reported()
             for ticker in self.by_key.get("cpi", ()):
@@ -378,7 +379,8 @@ class World:
                 continue
             for ticker in rng.choices(self._tradeable, cum_weights=self._cum_weights, k=k):
                 market = self.exchange.markets[ticker]
-                if market.status is not MarketStatus.ACTIVE or t_ms >= market.close_time_ms - p.close_guard_ms:
+                if (market.status is not MarketStatus.ACTIVE or ticker in self._closing
+                        or t_ms >= market.close_time_ms - p.close_guard_ms):
                     continue
                 quote = self._quote(ticker, t_ms)
                 if who == "mm":
