@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -82,11 +82,37 @@ class UiConfig(_Section):
     keys: dict[str, str] = Field(default_factory=dict)
 
 
+class EngineConfig(_Section):
+    #: markets to watch (books, strategies); empty = the venue's open markets, up to max_watch
+    watch: list[str] = Field(default_factory=list)
+    max_watch: PositiveInt = 50
+    #: the mode the desk starts in (headless --auto overrides it)
+    start_mode: Literal["manual", "auto"] = "manual"
+    #: Kalshi order group every bot order joins: the venue cancels them all once bot orders match this
+    #: many contracts within 15 s (a venue-side cap that works even if the desk is gone)
+    bot_group_contracts: PositiveInt = 1_000
+    #: reconcile orders, fills and positions with the venue this often (also at start and on reconnect)
+    reconcile_interval_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    #: snapshots published at most this many times a second
+    snapshot_hz: Annotated[float, Field(gt=0, le=100)] = 20.0
+    #: flatten gives up after this many rounds or seconds and reports what is left
+    flatten_max_rounds: PositiveInt = 10
+    flatten_timeout_s: Annotated[float, Field(gt=0, le=600)] = 15.0
+    #: journal file (default: journal.sqlite in the data directory); forward-test log beside it
+    journal_path: str | None = None
+    forward_test_log: bool = True
+    #: headless: a status line every this many seconds
+    status_interval_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    #: test strategies by name: {kind = "threshold_taker" | "quoter", ...their parameters}
+    strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class DeskConfig(_Section):
     venue: VenueConfig = VenueConfig()
     sim: SimConfig = SimConfig()
     risk: RiskConfig = RiskConfig()
     ui: UiConfig = UiConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 def _describe(error: dict) -> str:
