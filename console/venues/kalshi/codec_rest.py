@@ -312,6 +312,8 @@ class Fill(Wire):
     created_time: datetime | None = None
     ts: int | None = None
     exchange_index: int | None = None
+    trade_id: str | None = None  # the id WS `fill` messages carry; the engine dedups fills on it
+    client_order_id: str | None = None
 
 
 class FillsPage(Wire):
