@@ -129,6 +129,7 @@ class CancelAcked:
 
     reduced_by: int = 0
     ts_ms: int = 0
+    order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,9 @@ class Order:
                     self.executed_seen = True
             case CancelAcked():
                 self.canceled_seen = True
+                self.exists_at_venue = True  # only an order the venue holds can be cancelled
+                if event.order_id:
+                    self._learn_order_id(event.order_id)
             case Amended():
                 if not self.state.terminal:
                     self.price, self.count = event.price, event.count

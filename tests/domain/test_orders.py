@@ -134,6 +134,13 @@ def test_terminal_state_is_latched_and_contradictions_are_reported() -> None:
     assert rejected.fill_total == 100  # money is never dropped: the fill still counts
 
 
+def test_cancel_answer_before_the_create_answer() -> None:
+    o = order()
+    assert o.apply(CancelAcked(1000, order_id="o1")).after is S.CANCELLED
+    assert o.order_id == "o1"
+    assert o.apply(Accepted("o1", 0, 1000)).after is S.CANCELLED  # the late create answer changes nothing
+
+
 def test_amend_changes_price_and_total_count() -> None:
     o = order()
     o.apply(Accepted("o1", 0, 1000))
@@ -267,6 +274,8 @@ def order_life(draw):
                 events.append(update("resting", filled_so_far, count - filled_so_far))
         final = "executed" if total == count else "canceled"
         events.append(update(final, total, 0))
+        if kind == "cancelled" and draw(st.booleans()):
+            events.append(CancelAcked(count - total, order_id="o1"))  # our own cancel's answer
     events += fills
     events += draw(st.lists(st.sampled_from(fills), max_size=3)) if fills else []  # redelivered fills
     return count, events
