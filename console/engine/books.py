@@ -4,7 +4,8 @@ The kernel owns one manager (single writer; no threads, no locks here). Two ways
 
 - `apply(event)`: typed events from the venue clients. `BookSnapshot` / `BookDelta` / `BookLevelSet`
   change books; the Kalshi client's `SeqGap`, `FeedDecodeError`, `FeedDisconnected` and
-  `SubscriptionLost` mark the affected books untrustworthy until their next snapshot. The Kalshi client
+  `SubscriptionLost`, and Polymarket's `BookHashMismatch` and `StaleBook`, mark the affected books
+  untrustworthy until their next snapshot. The Kalshi client
   checks `seq` itself; for a source that does not, pass `check_seq=True` and the manager checks per sid.
 - `apply_raw(venue, frames)`: raw Kalshi order-book frames through the C fast path
   (`console.domain.fastbook.KalshiBookFeed`), for replays, benches and the high-rate feed. Register each
@@ -34,6 +35,7 @@ from console.engine.book_health import (
 )
 from console.venues.events import BookDelta, BookLevelSet, BookSnapshot
 from console.venues.kalshi.ws_events import FeedDecodeError, FeedDisconnected, SeqGap, SubscriptionLost
+from console.venues.polymarket.events import BookHashMismatch, StaleBook
 
 Levels = Sequence[tuple[int, int]]
 
@@ -99,6 +101,10 @@ class BookManager:
         elif isinstance(event, SubscriptionLost):
             self._gap_on(event.venue, event.sid, (), f"subscription {event.sid} dropped by the venue "
                                                       f"(code {event.code})")
+        elif isinstance(event, BookHashMismatch):  # Polymarket: no seq; the book hash is the check
+            self._gap_on_market(event.venue, event.asset_id, f"book hash mismatch after {event.where}")
+        elif isinstance(event, StaleBook):
+            self._gap_on_market(event.venue, event.asset_id, event.reason)
 
     def _sequenced(self, venue: str, sid: int, seq: int, ticker: str) -> bool:
         """The manager's own seq check (check_seq=True); False for a stale message (not applied)."""
@@ -177,6 +183,11 @@ class BookManager:
             state = self.markets.get((venue, ticker))
             if state is not None:
                 state.note_gap(description, now)
+
+    def _gap_on_market(self, venue: str, ticker: str, description: str) -> None:
+        state = self.markets.get((venue, ticker))
+        if state is not None:
+            state.note_gap(description, self.clock_ns())
 
     def _gap_on_venue(self, venue: str, description: str) -> None:
         now = self.clock_ns()

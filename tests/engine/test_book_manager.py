@@ -195,3 +195,23 @@ def test_thresholds_are_checked() -> None:
         HealthThresholds(silence_s=5, slow_s=10)
     with pytest.raises(ValueError, match="cross_check_strikes"):
         HealthThresholds(cross_check_strikes=0)
+
+
+def test_polymarket_books_by_level_sets_and_hash_mismatch(clock: FakeClock) -> None:
+    from console.venues.polymarket.events import BookHashMismatch, StaleBook
+
+    manager = BookManager(clock_ns=clock)
+    token = "7132" * 10
+    manager.add_market("polymarket", token, PriceGrid.for_structure("linear_cent"))
+    manager.apply(BookSnapshot("polymarket", token, ((4500, 10000),), ((4700, 2500),)))
+    manager.apply(BookLevelSet("polymarket", token, Side.BID, 4600, 500))
+    manager.apply(BookLevelSet("polymarket", token, Side.ASK, 4700, 0))
+    book = manager.book("polymarket", token)
+    assert book.best_bid == (4600, 500) and book.best_ask is None
+    assert manager.health("polymarket", token).level is Health.GREEN
+    manager.apply(BookHashMismatch("polymarket", token, "price_change", "abc", "def"))
+    health = manager.health("polymarket", token)
+    assert health.level is Health.RED and "book hash mismatch after price_change" in health.reason
+    manager.apply(BookSnapshot("polymarket", token, ((4500, 100),), ()))
+    manager.apply(StaleBook("polymarket", token, "tick size changed"))
+    assert "tick size changed" in manager.health("polymarket", token).reason
