@@ -76,9 +76,9 @@ async def test_install_world_runs_the_world_with_the_app() -> None:
         await asyncio.sleep(1.0)  # 4 simulated seconds: 16 steps of 250 ms
         polls = await client.get("/sim/data/polls")
         assert polls.status == 200
-        steps = world.steps
+        assert world.steps >= 8 and world.agents.actions > quoted
     assert app[STATE].extras["world"] is world
-    assert steps >= 8 and world.agents.actions > quoted
+    steps = world.steps  # the app has shut down
     await asyncio.sleep(0.3)
     assert world.steps == steps  # the world task stopped with the app
 
