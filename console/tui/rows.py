@@ -1,0 +1,154 @@
+"""Snapshot to table rows: what each table pane shows, as plain data (no widgets, easy to test).
+
+Every function takes the immutable `DeskSnapshot` (and the clock where time matters) and returns rows
+keyed by what identifies them (ticker, client_order_id, intent_id), in display order. Cells are plain
+text or `(text, theme_variable)` pairs; the widgets turn them into styled cells.
+"""
+
+from __future__ import annotations
+
+from console.domain.side import Side
+from console.engine.control import DeskSnapshot, MarketRow
+from console.tui import format as fmt
+from console.tui.widgets.keyed_table import Col, RowSpec
+from console.tui.widgets.linetable import Cell, Column
+
+MARKET_COLS = (
+    Col("health", "", 1), Col("ticker", "market", 20), Col("venue", "ven", 4), Col("last", "last", 6, "right"),
+    Col("bid", "bid", 5, "right"), Col("ask", "ask", 5, "right"), Col("spread", "sprd", 5, "right"),
+    Col("edge", "edge", 6, "right"),
+)
+POSITION_COLS = (
+    Col("ticker", "market", 18), Col("qty", "qty", 9, "right"), Col("avg", "avg", 6, "right"),
+    Col("mark", "mark", 5, "right"), Col("realized", "realized", 8, "right"),
+    Col("unrealized", "unreal.", 8, "right"), Col("locked", "locked", 8, "right"),
+    Col("resolves", "resolves", 7),
+)
+ARB_COLS = (
+    Col("pair", "pair", 30), Col("direction", "direction", 20), Col("net", "net", 6, "right"),
+    Col("size", "size", 7, "right"), Col("annual", "annual", 7, "right"), Col("verified", "ok", 3),
+)
+ORDER_COLS = (
+    Col("ticker", "market", 18), Col("side", "side", 7), Col("price", "price", 6, "right"),
+    Col("filled", "filled", 6, "right"), Col("left", "left", 6, "right"), Col("state", "state", 7),
+    Col("origin", "origin", 7),
+)
+PROPOSAL_COLS = (
+    Col("left", "ttl", 4, "right"), Col("ticker", "market", 20), Col("side", "side", 7),
+    Col("price", "price", 6, "right"), Col("count", "qty", 5, "right"), Col("edge", "edge", 6, "right"),
+    Col("strategy", "strategy", 8), Col("reason", "reason", 30),
+)
+EDGE_COLS = (
+    Column("market", 20), Column("model", 8), Column("p %", 5, "right"), Column("bid", 5, "right"),
+    Column("ask", 5, "right"), Column("edge", 6, "right"), Column("size", 5, "right"), Column("signal", 0),
+)
+
+
+VENUE_SHORT = {"kalshi": "K", "polymarket": "PM", "sim": "sim"}
+
+
+def _side_cell(side: Side) -> tuple[str, str]:
+    return ("BUY YES", "bid") if side is Side.BID else ("BUY NO", "ask")
+
+
+def _edge_cell(edge: float | None) -> tuple[str, str] | str:
+    if edge is None:
+        return "-"
+    return (fmt.pct(edge, signed=True), "edge-pos" if edge > 0 else "edge-neg")
+
+
+def market_matches(row: MarketRow, query: str) -> bool:
+    """Every word of the query appears in the ticker, title, venue or category (case-insensitive)."""
+    haystack = f"{row.ticker} {row.title} {row.venue} {row.category}".lower()
+    return all(word in haystack for word in query.lower().split())
+
+
+def market_rows(snap: DeskSnapshot, query: str = "") -> dict[str, RowSpec]:
+    rows: dict[str, RowSpec] = {}
+    for m in snap.markets:
+        if query and not market_matches(m, query):
+            continue
+        badge = (fmt.health_badge(m.health), fmt.HEALTH_VAR.get(m.health, "risk-breach"))
+        rows[m.ticker] = (badge, m.ticker, VENUE_SHORT.get(m.venue, m.venue[:4]), fmt.price(m.last_price),
+                          (fmt.price(m.yes_bid), "bid"), (fmt.price(m.yes_ask), "ask"),
+                          fmt.spread(m.yes_bid, m.yes_ask), _edge_cell(m.edge_after_fees))
+    return rows
+
+
+def market_details(snap: DeskSnapshot, ticker: str | None) -> str:
+    """One line under the watchlist: the selected market's title and why its book is not green."""
+    row = next((m for m in snap.markets if m.ticker == ticker), None)
+    if row is None:
+        return "no market selected"
+    text = f"{row.title} [{row.category}, {row.venue}]"
+    if row.health != "green":
+        text += f" - book {row.health}: {row.health_reason or 'no reason given'}"
+    blocked = dict(snap.blocked_markets).get(row.ticker)
+    if blocked:
+        text += f" - blocked: {blocked}"
+    return text
+
+
+def position_rows(snap: DeskSnapshot, now_ms: int) -> dict[str, RowSpec]:
+    rows: dict[str, RowSpec] = {}
+    for p in snap.positions:
+        qty = (fmt.position(p.position), "bid" if p.position > 0 else "ask")
+        unreal = p.unrealized_pnl
+        resolves = "-" if p.resolves_ms is None else _days_left(p.resolves_ms, now_ms)
+        rows[p.ticker] = (p.ticker, qty, fmt.price(p.average_price), fmt.price(p.mark),
+                          _money_cell(p.realized_pnl), _money_cell(unreal), fmt.money_short(p.capital_locked),
+                          resolves)
+    return rows
+
+
+def _money_cell(micros: int | None) -> tuple[str, str] | str:
+    if micros is None:
+        return "-"
+    return (fmt.money_short(micros, signed=True), "edge-pos" if micros >= 0 else "edge-neg")
+
+
+def _days_left(resolves_ms: int, now_ms: int) -> str:
+    hours = max(0, resolves_ms - now_ms) // 3_600_000
+    if hours >= 240:
+        return f"{hours // 24}d"
+    return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h"
+
+
+def arb_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
+    rows: dict[str, RowSpec] = {}
+    for a in sorted(snap.arbs, key=lambda a: -a.net_edge):
+        key = f"{a.kalshi_ticker}|{a.polymarket_token}|{a.direction}"
+        verified = ("yes", "risk-ok") if a.verified else ("no", "risk-warn")
+        rows[key] = (f"{a.kalshi_ticker} / {a.polymarket_token}", a.direction, _edge_cell(a.net_edge),
+                     fmt.count(a.executable_count), fmt.pct(a.annualized_return), verified)
+    return rows
+
+
+def order_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
+    return {o.client_order_id: (o.ticker, _side_cell(o.side), fmt.price(o.price), fmt.count(o.filled),
+                                fmt.count(o.remaining), o.state, o.origin) for o in snap.orders}
+
+
+def proposal_rows(snap: DeskSnapshot, now_ms: int, strategy: str | None = None) -> dict[str, RowSpec]:
+    rows: dict[str, RowSpec] = {}
+    for p in snap.proposals:
+        if strategy is not None and p.strategy != strategy:
+            continue
+        left = fmt.seconds_left(p.expires_ms, now_ms)
+        rows[p.intent_id] = ((left, "risk-warn" if left == "expired" else "risk-ok"), p.ticker, _side_cell(p.side),
+                             fmt.price(p.price), fmt.count(p.count), _edge_cell(p.edge_after_fees), p.strategy,
+                             p.reason)
+    return rows
+
+
+def edge_rows(snap: DeskSnapshot) -> list[tuple[Cell, ...]]:
+    rows = []
+    for e in sorted(snap.edges, key=lambda e: -e.edge_after_fees):
+        edge_cls = "cell--pos" if e.edge_after_fees > 0 else "cell--neg"
+        trade = e.side is not None and e.suggested_count > 0
+        rows.append(((e.ticker, None), (e.model, "cell--muted"), (f"{e.model_prob * 100:.1f}", None),
+                     (fmt.price(e.yes_bid), "cell--bid"), (fmt.price(e.yes_ask), "cell--ask"),
+                     (fmt.pct(e.edge_after_fees, signed=True), edge_cls),
+                     (fmt.count(e.suggested_count) if trade else "-", None),
+                     (e.signal, edge_cls if trade else "cell--muted")))
+    return rows

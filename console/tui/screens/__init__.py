@@ -1,0 +1,1 @@
+"""The desk's screens: the main desk, the order ticket, help and the quitting screen."""

@@ -1,0 +1,224 @@
+"""The main desk: every pane on one grid (wide terminals) or one tab at a time (80x24 and other small ones).
+
+The screen pulls `control.snapshot()` on a steady timer and redraws inside `App.batch_update()`: the
+status line, ladder, edges and risk every tick (10 Hz; each skips work when nothing changed) and the
+DataTables by keyed diff at most 4 times a second. The trading keys live here (approve, reject, ticket,
+cancel, search, NO view, panes); the global ones (flatten, auto, theme, help, quit) are the app's.
+The layout switches to compact (tabs) below 120 columns or 36 rows, in `on_resize`.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Tab, Tabs
+
+from console.domain.side import Side
+from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot, PlaceOrder, Reject
+from console.tui import format as fmt
+from console.tui import rows
+from console.tui.widgets.alertlog import AlertLog
+from console.tui.widgets.keyed_table import KeyedTable
+from console.tui.widgets.ladder import OrderBookLadder
+from console.tui.widgets.linetable import LineTable
+from console.tui.widgets.markets import MarketsPane
+from console.tui.widgets.risk import RiskPane
+from console.tui.widgets.status import StatusLine
+
+#: compact-layout tabs: (tab id, label, panes shown, the widget to focus)
+TABS = (
+    ("markets", "Markets", ("markets-pane",), "#markets"),
+    ("book", "Book", ("book-pane",), None),
+    ("edges", "Edges", ("edges-pane",), None),
+    ("arb", "Arb", ("arb-pane",), "#arb-pane"),
+    ("positions", "Positions", ("positions-pane",), "#positions-pane"),
+    ("risk", "Risk", ("risk-pane",), None),
+    ("orders", "Orders", ("proposals-pane", "orders-pane"), "#proposals-pane"),
+    ("alerts", "Alerts", ("alerts-pane",), "#alerts-pane"),
+)
+TITLES = {"markets-pane": "Markets", "book-pane": "Book", "risk-pane": "Risk", "edges-pane": "Edges",
+          "positions-pane": "Positions", "proposals-pane": "Proposals (y/n)", "arb-pane": "Arbitrage",
+          "orders-pane": "Open orders", "alerts-pane": "Alerts"}
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
+TICK_S = 0.1
+TABLE_EVERY_MS = 250
+
+
+class DeskScreen(Screen):
+    BINDINGS = [
+        Binding("y", "approve", "Approve", id="approve"),
+        Binding("n", "reject", "Reject", id="reject"),
+        Binding("b", "ticket('bid')", "Buy", id="buy"),
+        Binding("s", "ticket('ask')", "Sell", id="sell"),
+        Binding("c", "cancel_order", "Cancel", id="cancel_order"),
+        Binding("C", "cancel_all", "Cancel all", id="cancel_all"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("v", "toggle_no_view", "YES/NO", id="toggle_no_view"),
+        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False, id="next_tab"),
+        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="previous_tab"),
+        *(Binding(str(i), f"show_tab('{tab}')", f"Go to {label}", show=False, id=f"tab_{tab}")
+          for i, (tab, label, _, _) in enumerate(TABS, 1)),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="desk")
+        self.selected_ticker: str | None = None
+        self.strategy_filter: str | None = None
+        self.snap = DeskSnapshot(version=-1)
+        self._last_table_ms = -TABLE_EVERY_MS
+        self._tab = "markets"
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Tabs(*(Tab(label, id=f"tab-{tab}") for tab, label, _, _ in TABS), id="tabs")
+        with Container(id="grid", classes="show-markets"):
+            yield MarketsPane(id="markets-pane", classes="pane")
+            yield OrderBookLadder(id="book-pane", classes="pane")
+            yield RiskPane(id="risk-pane", classes="pane")
+            yield LineTable(rows.EDGE_COLS, empty="no model edges yet", id="edges-pane", classes="pane")
+            yield KeyedTable(rows.POSITION_COLS, id="positions-pane", classes="pane")
+            yield KeyedTable(rows.PROPOSAL_COLS, ordered=True, id="proposals-pane", classes="pane")
+            yield KeyedTable(rows.ARB_COLS, ordered=True, id="arb-pane", classes="pane")
+            yield KeyedTable(rows.ORDER_COLS, id="orders-pane", classes="pane")
+            yield AlertLog(self.app.alert_book, id="alerts-pane", classes="pane")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        for pane_id, title in TITLES.items():
+            self.query_one(f"#{pane_id}").border_title = title
+        self.refresh_panes(force_tables=True)
+        self.query_one("#markets").focus()
+        self.set_interval(TICK_S, self.refresh_panes)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT, "compact")
+
+    # --- pulling snapshots -------------------------------------------------------------------------
+
+    def refresh_panes(self, force_tables: bool = False) -> None:
+        """Pull the newest snapshot and redraw what changed (UI thread, on the timer)."""
+        app = self.app
+        snap = app.control.snapshot()
+        now_ms = app.clock_ms()
+        changed = snap is not self.snap
+        self.snap = snap
+        tables_due = force_tables or now_ms - self._last_table_ms >= TABLE_EVERY_MS
+        with app.batch_update():
+            self.query_one(StatusLine).show(snap, now_ms, flatten_pending=app.flatten_pending(snap))
+            self.query_one(AlertLog).sync()
+            if changed:
+                self.query_one(OrderBookLadder).show(snap.books.get(self.selected_ticker or ""))
+                self.query_one("#edges-pane", LineTable).set_rows(rows.edge_rows(snap))
+                self.query_one(RiskPane).show(snap)
+            if tables_due:
+                self._last_table_ms = now_ms
+                self._sync_tables(snap, now_ms)
+
+    def _sync_tables(self, snap: DeskSnapshot, now_ms: int) -> None:
+        self.query_one(MarketsPane).show(snap)
+        self.query_one("#positions-pane", KeyedTable).sync(rows.position_rows(snap, now_ms))
+        self.query_one("#proposals-pane", KeyedTable).sync(rows.proposal_rows(snap, now_ms, self.strategy_filter))
+        self.query_one("#arb-pane", KeyedTable).sync(rows.arb_rows(snap))
+        self.query_one("#orders-pane", KeyedTable).sync(rows.order_rows(snap))
+
+    def on_markets_pane_selected(self, message: MarketsPane.Selected) -> None:
+        self.selected_ticker = message.ticker
+        self.query_one(OrderBookLadder).show(self.snap.books.get(message.ticker or ""))
+
+    def select_market(self, ticker: str) -> None:
+        if self.query_one(MarketsPane).select(ticker):
+            self.show_tab("book")
+
+    # --- actions -----------------------------------------------------------------------------------
+
+    def action_approve(self) -> None:
+        proposal = self._selected_proposal()
+        if proposal is None:
+            self.notify("No proposal to approve", severity="warning")
+            return
+        if proposal.expires_ms <= self.app.clock_ms():
+            # never send a stale intent: the book it was priced against has moved on
+            self.notify(f"Proposal {proposal.intent_id} has expired; not sent", severity="warning")
+            return
+        self.app.control.submit(Approve(proposal.intent_id))
+        self.notify(f"Approved {fmt.side_label(proposal.side)} {fmt.count(proposal.count)} {proposal.ticker} "
+                    f"@{fmt.price(proposal.price)}")
+
+    def action_reject(self) -> None:
+        proposal = self._selected_proposal()
+        if proposal is None:
+            self.notify("No proposal to reject", severity="warning")
+            return
+        self.app.control.submit(Reject(proposal.intent_id))
+        self.notify(f"Rejected {proposal.ticker} ({proposal.strategy})")
+
+    def _selected_proposal(self):
+        key = self.query_one("#proposals-pane", KeyedTable).selected_key()
+        return next((p for p in self.app.control.snapshot().proposals if p.intent_id == key), None)
+
+    def action_ticket(self, side: str) -> None:
+        from console.tui.screens.ticket import OrderTicket, ticket_defaults
+
+        if self.selected_ticker is None:
+            self.notify("Select a market first (Markets pane, or / to search)", severity="warning")
+            return
+        defaults = ticket_defaults(self.app.control.snapshot(), self.selected_ticker, Side(side))
+        self.app.push_screen(OrderTicket(defaults), self._ticket_done)
+
+    def _ticket_done(self, order: PlaceOrder | None) -> None:
+        if order is not None:
+            self.app.control.submit(order)
+            self.notify(f"Sent {fmt.side_label(order.side)} {fmt.count(order.count)} {order.ticker} "
+                        f"@{fmt.price(order.price)}")
+
+    def action_cancel_order(self) -> None:
+        key = self.query_one("#orders-pane", KeyedTable).selected_key()
+        if key is None:
+            self.notify("No open order selected", severity="warning")
+            return
+        self.app.control.submit(CancelOrder(key))
+        self.notify(f"Cancel sent for {key}")
+
+    def action_cancel_all(self) -> None:
+        self.app.control.submit(CancelAll(include_manual=True))
+        self.notify("Cancel all sent (bot and manual orders)")
+
+    def action_search(self) -> None:
+        self.show_tab("markets", focus=False)
+        self.query_one(MarketsPane).focus_search()
+
+    def action_toggle_no_view(self) -> None:
+        ladder = self.query_one(OrderBookLadder)
+        ladder.show(ladder.book, no_view=not ladder.no_view)
+
+    def action_next_tab(self, step: int) -> None:
+        ids = [tab for tab, _, _, _ in TABS]
+        self.show_tab(ids[(ids.index(self._tab) + step) % len(ids)])
+
+    def action_show_tab(self, tab: str) -> None:
+        self.show_tab(tab)
+
+    def show_tab(self, tab: str, *, focus: bool = True) -> None:
+        """Compact: show that tab's panes. Wide: everything is visible; just focus the pane."""
+        spec = next(t for t in TABS if t[0] == tab)
+        self._tab = tab
+        grid = self.query_one("#grid")
+        grid.set_classes(f"show-{tab}")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{tab}":
+            tabs.active = f"tab-{tab}"
+        if focus and spec[3]:
+            self.query_one(spec[3]).focus()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id:
+            self.show_tab(event.tab.id.removeprefix("tab-"), focus=False)
+
+    def set_strategy_filter(self, strategy: str | None) -> None:
+        self.strategy_filter = strategy
+        self.query_one("#proposals-pane").border_title = TITLES["proposals-pane"] + (f" - {strategy}" if strategy
+                                                                                    else "")
+        self.snap = DeskSnapshot(version=-1)
+        self.refresh_panes(force_tables=True)

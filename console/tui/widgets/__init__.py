@@ -1,0 +1,1 @@
+"""The desk's panes: ladder, line table, keyed tables, markets, risk, status line and alerts log."""

@@ -1,0 +1,97 @@
+"""The risk pane: mode badge, live cost to flatten, one meter per limit, and the day's P&L sparkline.
+
+Meters come from the snapshot (`RiskMeter(name, value, limit, unit)`): exposure against each limit,
+daily loss against the kill level, drawdown, order rate, venue error rate. Each is a bar that turns
+`$risk-warn` from 80% of its limit and `$risk-breach` at the limit, with the numbers beside it (the
+numbers, not only the colour, carry the meaning). Units: "$" values are micro-dollars, "contracts"
+are hundredths of a contract, "%" values are fractions, "/min" plain numbers.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from console.engine.control import DeskSnapshot, Mode, RiskMeter
+from console.tui import format as fmt
+from console.tui.widgets.status import MODE_VAR, _esc
+
+BAR_WIDTH = 12
+WARN_FRACTION = 0.8
+
+
+def meter_value(value: int | float, unit: str) -> str:
+    if unit == "$":
+        return fmt.money(int(value))
+    if unit == "contracts":
+        return fmt.count(int(value))
+    if unit == "%":
+        return fmt.pct(float(value))
+    return f"{value:g}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+def meter_level(meter: RiskMeter) -> str:
+    """ok / warn / breach, from the value against the limit."""
+    if meter.limit and abs(meter.value) >= abs(meter.limit):
+        return "breach"
+    return "warn" if meter.fraction >= WARN_FRACTION else "ok"
+
+
+def meter_markup(meter: RiskMeter, name_width: int) -> str:
+    level = meter_level(meter)
+    var = {"ok": "risk-ok", "warn": "risk-warn", "breach": "risk-breach"}[level]
+    filled = round(meter.fraction * BAR_WIDTH)
+    bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+    flag = " BREACH" if level == "breach" else ""
+    return (f"{_esc(meter.name).ljust(name_width)} [${var}]{bar}[/] "
+            f"{meter_value(meter.value, meter.unit)} / {meter_value(meter.limit, meter.unit)}"
+            f"[b ${var}]{flag}[/]")
+
+
+def risk_markup(snap: DeskSnapshot) -> str:
+    var = "risk-breach" if snap.flattening else MODE_VAR.get(snap.mode, "primary")
+    label = "FLATTENING" if snap.flattening else snap.mode.value
+    lines = [f"[b reverse ${var}] {label} [/] {_esc(snap.mode_reason)}"]
+    if snap.flatten_report and not snap.flattening:
+        lines.append(f"[$risk-warn]last flatten: {_esc(snap.flatten_report)}[/]")
+    lines.append(f"cost to flatten now [b]{fmt.money(snap.cost_to_flatten)}[/]")
+    width = max([len(m.name) for m in snap.risk] + [8])
+    lines.extend(meter_markup(m, width) for m in snap.risk)
+    if not snap.risk:
+        lines.append("[$text-muted]no risk meters yet[/]")
+    pnl = snap.pnl_today[-1] if snap.pnl_today else 0
+    pnl_var = "edge-pos" if pnl >= 0 else "edge-neg"
+    lines.append(f"P&L today [b ${pnl_var}]{fmt.money(pnl, signed=True)}[/]")
+    if snap.mode is Mode.HALTED and not snap.flattening:
+        lines.append("[$text-muted]HALTED: nothing new is sent; cancels and flatten still work[/]")
+    return "\n".join(lines)
+
+
+class RiskPane(Vertical):
+    """Meters text plus the P&L sparkline."""
+
+    DEFAULT_CSS = """
+    RiskPane > #risk-text { height: auto; }
+    RiskPane > Sparkline { height: 1fr; min-height: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._markup = ""
+        self._pnl: tuple[int, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="risk-text")
+        yield Sparkline([], id="pnl-spark")
+
+    def show(self, snap: DeskSnapshot) -> None:
+        markup = risk_markup(snap)
+        if markup != self._markup:
+            self._markup = markup
+            self.query_one("#risk-text", Static).update(Content.from_markup(markup))
+        if snap.pnl_today != self._pnl:
+            self._pnl = snap.pnl_today
+            # the sparkline draws shapes only: a float view of exact marks is fine here
+            self.query_one(Sparkline).data = [float(v) for v in snap.pnl_today]
