@@ -1,0 +1,498 @@
+"""`Kernel`: the single writer of all trading state, on its own thread.
+
+Each turn of its loop: drain the `Control` commands (Flatten and Halt first), then the event inbox
+(venue events and request results from the io thread, worker results, the watchdog), then run the
+strategies on the markets whose books changed, then the timers, then publish a snapshot if
+something changed (at most `[engine] snapshot_hz` a second). Events for the front ends go out
+through `Control.emit` as they happen and are never dropped.
+
+Deterministic: every item the kernel handles (command, event, result, `Evaluate`, `Tick`) goes
+through `handle(item)`, which reads the injected clock once; decisions depend only on the items and
+those readings. `tap(now_ms, mono_ns, item)` sees every handled item, so a session can be recorded
+and replayed through a fresh kernel with a `ManualClock` to the very same orders (tests do this).
+
+The kernel owns the mode: MANUAL (intents wait for the operator), AUTO (intents that pass risk are
+sent), HALTED (nothing new; cancels and flatten still work). A breaker moves AUTO to HALTED and says
+why (`RiskBreached`). Pausing the bot (`SetAuto(False)`) cancels bot orders and leaves manual ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from console.config import DeskConfig
+from console.domain.orders import OrderState, SendFailed
+from console.domain.units import PRICE_MAX
+from console.engine.clock import Clock, WallClock
+from console.engine.control import (
+    Approve,
+    CancelAll,
+    CancelOrder,
+    CheckOrder,
+    Control,
+    ExitPolicy,
+    Flatten,
+    Halt,
+    Mode,
+    PlaceOrder,
+    Reject,
+    Resume,
+    RiskBreached,
+    SetAuto,
+    Shutdown,
+    VenueHealth,
+    Watch,
+)
+from console.engine.execution import Execution
+from console.engine.flatten import Flattener
+from console.engine.journal import ForwardTestLog, Journal, Recovered
+from console.engine.messages import (
+    AmendAnswer,
+    BalanceLoaded,
+    CancelAllAction,
+    CancelAnswer,
+    CancelAllAnswer,
+    EnsureOrderGroup,
+    Evaluate,
+    FetchBalance,
+    FlattenBooks,
+    LoadMarkets,
+    MarketsLoaded,
+    OrderAnswer,
+    OrderGroupReady,
+    ReconcileResult,
+    RequestOutcome,
+    Tick,
+    WatchdogFired,
+)
+from console.engine.reconcile import Reconciler
+from console.engine.snapshot import SnapshotBuilder
+from console.engine.state import Desk
+from console.engine.strategies.base import MarketView, OwnOrder, Strategy
+from console.venues.events import BookDelta, BookLevelSet, BookSnapshot
+from console.venues.kalshi import codec_ws as w
+from console.venues.kalshi.ws_events import FeedConnected, FeedDecodeError, FeedDisconnected, SeqGap, SilenceDetected, SubscriptionLost
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 50
+BALANCE_EVERY_MS = 60_000
+SHUTDOWN_CANCEL_WAIT_MS = 3_000
+EVALUATE = Evaluate()
+TICK = Tick()
+
+
+class Kernel:
+    """The trading kernel (see the module docstring). Build with `runtime.build_engine` for live use."""
+
+    def __init__(self, control: Control, config: DeskConfig, *, session: str, act: Callable[[object], None],
+                 clock: Clock | None = None, journal: Journal | None = None, strategies: Iterable[Strategy] = (),
+                 forward_log: ForwardTestLog | None = None, recovered: Recovered | None = None,
+                 auto: bool | None = None) -> None:
+        self.control = control
+        self.clock = clock or WallClock()
+        self.desk = Desk(config, control, self.clock, journal, act, session, forward_log)
+        self.execution = Execution(self.desk)
+        self.reconciler = Reconciler(self.desk, self.execution)
+        self.flattener = Flattener(self.desk, self.execution)
+        self.snapshots = SnapshotBuilder(self.desk)
+        self.strategies = list(strategies)
+        self.inbox: deque[object] = deque()
+        self.dirty: dict[str, None] = {}
+        self.skipped = True
+        self.tap: Callable[[int, int, object], None] | None = None
+        self.want_auto = (config.engine.start_mode == "auto") if auto is None else auto
+        self.next_tick_ms = 0
+        self.last_publish_ms = 0
+        self.publish_every_ms = int(1000 / config.engine.snapshot_hz)
+        self.book_changed = True
+        self.last_balance_ms = 0
+        self.determined: dict[str, int] = {}  # ticker -> YES settlement value once determined
+        self.shutdown_policy: ExitPolicy | None = None
+        self.shutdown_ms = 0
+        self.finished = threading.Event()
+        self.last_beat = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._handlers = self._make_handlers()
+        if journal is not None:
+            journal.start_session(session, self.desk.now_ms)
+        if recovered is not None:
+            self._recover(recovered)
+
+    # --- wiring -----------------------------------------------------------------------------------
+    def _make_handlers(self) -> dict[type, Callable[[object], None]]:
+        ex = self.execution
+        return {
+            BookDelta: self._on_book, BookSnapshot: self._on_book, BookLevelSet: self._on_book,
+            w.FillMsg: self._on_fill, w.UserOrderMsg: ex.on_user_order, w.MarketPositionMsg: self._on_position,
+            w.MarketLifecycle: self._on_lifecycle, w.OrderGroupUpdate: self._on_group, w.Ticker: self._on_ticker,
+            w.TradeMsg: self._on_trade, SeqGap: self._on_gap, FeedDecodeError: self._on_feed_trouble,
+            SubscriptionLost: self._on_feed_trouble, SilenceDetected: self._on_silence,
+            FeedConnected: self._on_connected, FeedDisconnected: self._on_disconnected,
+            OrderAnswer: self._on_answer, CancelAnswer: self._on_cancel_answer, AmendAnswer: ex.on_amend_answer,
+            CancelAllAnswer: self._on_cancel_all, MarketsLoaded: self._on_markets, ReconcileResult: self._on_reconciled,
+            FlattenBooks: self.flattener.on_books, BalanceLoaded: self._on_balance, OrderGroupReady: self._on_group_ready,
+            RequestOutcome: self._on_request, Tick: self._on_tick, Evaluate: self._evaluate,
+            WatchdogFired: self._on_watchdog,
+            PlaceOrder: ex.place_manual, CancelOrder: self._cancel_one, CancelAll: ex.cancel_all,
+            Flatten: lambda c: self.flattener.start(c.reason), SetAuto: self._set_auto, Approve: ex.approve,
+            Reject: ex.reject, Halt: lambda c: self.halt(c.reason), Resume: self._resume, Watch: self._watch,
+            Shutdown: self._shutdown, CheckOrder: ex.check_order,
+        }
+
+    def _recover(self, rec: Recovered) -> None:
+        desk = self.desk
+        desk.portfolio = rec.portfolio
+        for order in rec.open_orders:
+            desk.orders.add(order)
+            desk.track(order)
+            if order.state is OrderState.PENDING:
+                # journaled before sending, then the desk stopped: it may or may not have left
+                desk.apply_order(order.client_order_id, SendFailed("the desk stopped before the venue answered"))
+        held = sum(1 for p in desk.portfolio.positions.values() if p.position)
+        if rec.open_orders or held:
+            desk.alert("warn", "recovery", f"recovered from the journal: {len(rec.open_orders)} open order(s) "
+                       f"({len(desk.unknown_tickers())} market(s) with orders of unknown outcome), {held} position(s); "
+                       "reconciling with the venue before trading")
+
+    # --- threads ----------------------------------------------------------------------------------
+    def post(self, item: object) -> None:
+        """Put an event on the inbox (any thread)."""
+        self.inbox.append(item)
+        self.control.wake()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="edgedesk-kernel", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self.control.wake()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def run(self) -> None:
+        wait_s = TICK_MS / 1000
+        while not self._stop.is_set():
+            self.control.wait(wait_s)
+            self.turn()
+
+    def turn(self) -> None:
+        """One loop turn: commands, inbox, strategies, timers, snapshot."""
+        self.last_beat = time.monotonic()
+        for command in self.control.drain():
+            self.handle(command)
+        inbox = self.inbox
+        while inbox:
+            self.handle(inbox.popleft())
+        if self.dirty:
+            self.handle(EVALUATE)
+        now = self.clock.now_ms()
+        if now >= self.next_tick_ms:
+            self.next_tick_ms = now + TICK_MS
+            self.handle(TICK)
+        self.publish_if_due(now)
+
+    def handle(self, item: object) -> None:
+        """Handle one item at the clock's current time (the only entry point for decisions)."""
+        desk = self.desk
+        desk.now_ms = self.clock.now_ms()
+        if self.tap is not None:
+            self.tap(desk.now_ms, self.clock.mono_ns(), item)
+        handler = self._handlers.get(type(item))
+        if handler is None:
+            return
+        try:
+            handler(item)
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the desk trading blind: halt and say so
+            log.exception("kernel: %s failed on %r", type(item).__name__, item)
+            desk.alert("error", "engine", f"internal error handling {type(item).__name__}: {exc!r}; halting")
+            if desk.mode is not Mode.HALTED:
+                self.halt(f"internal error: {exc!r}")
+
+    def publish_if_due(self, now_ms: int, force: bool = False) -> None:
+        if not (self.desk.changed or self.book_changed):
+            return
+        if not force and now_ms - self.last_publish_ms < self.publish_every_ms:
+            return
+        self.last_publish_ms = now_ms
+        self.desk.changed = self.book_changed = False
+        self.control.publish(self.snapshots.build())
+
+    # --- market data ------------------------------------------------------------------------------
+    def _on_book(self, event) -> None:
+        self.desk.books.apply(event)
+        self.desk.breakers.feed_message(self.desk.now_ms)
+        self.dirty[event.ticker] = None
+        self.book_changed = True
+
+    def _on_ticker(self, msg: w.Ticker) -> None:
+        self.desk.last_price[msg.msg.market_ticker] = msg.msg.price
+
+    def _on_trade(self, msg: w.TradeMsg) -> None:
+        self.desk.last_price[msg.msg.market_ticker] = msg.msg.yes_price
+
+    def _on_gap(self, gap: SeqGap) -> None:
+        self.desk.books.apply(gap)
+        if gap.channel != "orderbook_delta" and gap.kind == "gap":
+            self.reconciler.request(f"sequence gap on {gap.channel}", 200)
+
+    def _on_feed_trouble(self, event) -> None:
+        self.desk.books.apply(event)
+
+    def _on_silence(self, event: SilenceDetected) -> None:
+        self.desk.alert("warn", "venue", f"{event.venue} feed silent for {event.seconds:.1f} s; reconnecting")
+
+    def _on_connected(self, event: FeedConnected) -> None:
+        desk = self.desk
+        desk.feed.connected, desk.feed.connections, desk.feed.reason = True, event.connection, "connected"
+        desk.breakers.feed_message(desk.now_ms)
+        desk.emit(VenueHealth(event.venue, "green", "connected"))
+        if event.connection > 1:
+            self.reconciler.request("reconnect")
+
+    def _on_disconnected(self, event: FeedDisconnected) -> None:
+        desk = self.desk
+        desk.books.apply(event)
+        desk.feed.connected, desk.feed.reason = False, event.reason
+        desk.emit(VenueHealth(event.venue, "red", event.reason))
+
+    # --- account news -----------------------------------------------------------------------------
+    def _on_fill(self, msg: w.FillMsg) -> None:
+        self.execution.on_fill(msg)
+        self.dirty[msg.msg.market_ticker] = None
+
+    def _on_position(self, msg: w.MarketPositionMsg) -> None:
+        b = msg.msg
+        if b.position != self.desk.portfolio.signed(b.market_ticker):
+            self.reconciler.request(f"{b.market_ticker} position message differs", 1_000)
+
+    def _on_lifecycle(self, msg: w.MarketLifecycle) -> None:
+        b = msg.msg
+        desk = self.desk
+        if b.event_type == "determined":
+            value = b.settlement_value if b.settlement_value is not None else (PRICE_MAX if b.result == "yes" else 0)
+            self.determined[b.market_ticker] = value
+        elif b.event_type == "settled" and b.market_ticker in self.determined:
+            pos = desk.portfolio.positions.get(b.market_ticker)
+            if pos is not None and pos.position:
+                realized = desk.portfolio.settle(b.market_ticker, self.determined[b.market_ticker])
+                if desk.journal is not None:
+                    desk.journal.record_settlement(b.market_ticker, self.determined[b.market_ticker], desk.now_ms)
+                desk.alert("info", "settlement", f"{b.market_ticker} settled; realized {realized / 1e6:+.2f} $")
+        if b.event_type in ("deactivated", "determined", "settled", "activated"):
+            desk.alert("info", "market", f"{b.market_ticker}: {b.event_type}")
+
+    def _on_group(self, msg: w.OrderGroupUpdate) -> None:
+        b = msg.msg
+        desk = self.desk
+        if b.order_group_id == desk.order_group_id and b.event_type == "triggered":
+            self.halt("the bot order group hit its matched-contracts cap; the venue cancelled every bot order",
+                      rule="order_group")
+
+    def _on_reconciled(self, result: ReconcileResult) -> None:
+        was_ready = self.desk.ready
+        self.reconciler.on_result(result)
+        if self.desk.ready and not was_ready:
+            self._apply_auto()
+
+    def _apply_auto(self) -> None:
+        desk = self.desk
+        if desk.ready and self.want_auto and desk.mode is Mode.MANUAL and desk.breakers.tripped is None:
+            for intent_id in list(desk.proposals):
+                self.execution._drop(intent_id, "superseded", "auto trading on: strategies send directly")
+            desk.set_mode(Mode.AUTO, "auto trading on")
+
+    def _on_answer(self, answer: OrderAnswer) -> None:
+        self.execution.on_answer(answer)
+        if answer.outcome == "unknown":
+            self.reconciler.request("order of unknown outcome", 250)
+
+    def _on_cancel_answer(self, answer: CancelAnswer) -> None:
+        self.execution.on_cancel_answer(answer)
+        if not answer.ok:
+            self.reconciler.request("cancel refused", 250)
+
+    def _on_cancel_all(self, answer: CancelAllAnswer) -> None:
+        if not answer.ok:
+            self.desk.alert("error", "cancel", f"venue cancel-all ({answer.reason}) failed: {answer.message}")
+        else:
+            self.reconciler.request("after cancel-all", 500)
+
+    def _on_markets(self, loaded: MarketsLoaded) -> None:
+        desk = self.desk
+        for meta in loaded.markets:
+            desk.markets[meta.ticker] = meta
+            info = meta.info()
+            desk.portfolio.add_market(info)
+            if desk.journal is not None:
+                desk.journal.record_market(info)
+            desk.books.add_market(desk.venue, meta.ticker, meta.grid)
+            if meta.ticker not in desk.watched:
+                desk.watched.append(meta.ticker)
+        if loaded.missing:
+            desk.alert("warn", "market", f"not found at the venue: {', '.join(loaded.missing)}")
+        if loaded.message:
+            desk.alert("error", "market", f"loading markets failed: {loaded.message}")
+        if self.reconciler.passes == 0 and self.reconciler.in_flight is None:
+            self.reconciler.request("startup")
+        desk.changed = True
+
+    def _on_balance(self, loaded: BalanceLoaded) -> None:
+        self.desk.cash = loaded.balance
+        self.desk.changed = True
+
+    def _on_group_ready(self, ready: OrderGroupReady) -> None:
+        self.desk.order_group_id = ready.order_group_id
+        if ready.order_group_id is None:
+            self.desk.alert("warn", "venue", f"no bot order group ({ready.message}); bot orders go without the "
+                            "venue-side cap")
+
+    def _on_request(self, outcome: RequestOutcome) -> None:
+        self.desk.breakers.observe_request(self.desk.now_ms, outcome.ok)
+        self._breach_check()
+
+    # --- commands ---------------------------------------------------------------------------------
+    def _cancel_one(self, cmd: CancelOrder) -> None:
+        order = self.desk.orders.get(cmd.client_order_id)
+        if order is None:
+            self.desk.alert("warn", "cancel", f"no order {cmd.client_order_id}")
+            return
+        self.execution.cancel(order)
+
+    def _set_auto(self, cmd: SetAuto) -> None:
+        desk = self.desk
+        if cmd.on:
+            if desk.mode is Mode.HALTED:
+                desk.alert("warn", "mode", f"still HALTED ({desk.mode_reason}); resume first")
+                return
+            if desk.breakers.tripped is not None:
+                desk.alert("warn", "mode", f"breaker {desk.breakers.tripped}; resume first")
+                return
+            self.want_auto = True
+            self._apply_auto()
+            return
+        self.want_auto = False
+        if desk.mode is Mode.AUTO:
+            desk.set_mode(Mode.MANUAL, "bot paused by the operator")
+        n = self.execution.cancel_where(lambda o: o.is_bot)
+        if n:
+            desk.alert("info", "cancel", f"bot paused: cancelling {n} bot order(s); manual orders left alone")
+
+    def halt(self, reason: str, rule: str | None = None) -> None:
+        desk = self.desk
+        desk.set_mode(Mode.HALTED, reason)
+        self.want_auto = False
+        for intent_id in list(desk.proposals):
+            self.execution._drop(intent_id, "halted", f"not sent: halted ({reason})")
+        self.execution.cancel_where(lambda o: o.is_bot and o.origin != "flatten")
+        if rule is not None:
+            desk.emit(RiskBreached(rule, reason, Mode.HALTED))
+
+    def _resume(self, _: Resume) -> None:
+        desk = self.desk
+        if desk.flattening:
+            desk.alert("warn", "mode", "flatten in progress; resume when it has finished")
+            return
+        if desk.mode is Mode.HALTED:
+            desk.breakers.reset(desk.now_ms)
+            desk.set_mode(Mode.MANUAL, "resumed by the operator")
+            desk.act(EnsureOrderGroup(desk.config.engine.bot_group_contracts * 100))
+
+    def _watch(self, cmd: Watch) -> None:
+        new = tuple(t for t in cmd.tickers if t not in self.desk.markets)
+        if new:
+            self.desk.act(LoadMarkets(new))
+
+    def _shutdown(self, cmd: Shutdown) -> None:
+        desk = self.desk
+        self.shutdown_policy, self.shutdown_ms = cmd.policy, desk.now_ms
+        if cmd.policy is ExitPolicy.FLATTEN:
+            self.flattener.start("shutdown")
+        elif cmd.policy is ExitPolicy.CANCEL:
+            self.halt("shutting down: cancelling every order")
+            self.execution.cancel_where(lambda o: True)
+            desk.act(CancelAllAction("shutdown"))
+        else:
+            desk.set_mode(Mode.HALTED, "shutting down: resting orders left at the venue")
+        self._shutdown_progress()
+
+    def _shutdown_progress(self) -> None:
+        if self.shutdown_policy is None or self.finished.is_set():
+            return
+        desk = self.desk
+        done = {
+            ExitPolicy.LEAVE: True,
+            ExitPolicy.CANCEL: not desk.open or desk.now_ms - self.shutdown_ms > SHUTDOWN_CANCEL_WAIT_MS,
+            ExitPolicy.FLATTEN: not self.flattener.active,
+        }[self.shutdown_policy]
+        if done:
+            self.publish_if_due(desk.now_ms, force=True)
+            self.finished.set()
+
+    # --- strategies and timers --------------------------------------------------------------------
+    def _evaluate(self, _: Evaluate) -> None:
+        desk = self.desk
+        dirty, self.dirty = self.dirty, {}
+        if not desk.ready or desk.mode is Mode.HALTED or not self.strategies:
+            self.skipped = True  # books moved while we could not trade: look at every market when we can
+            return
+        if self.skipped:
+            self.skipped = False
+            dirty = dict.fromkeys(desk.watched)
+        for ticker in dirty:
+            book = desk.book(ticker)
+            if book is None:
+                continue
+            healthy = desk.health(ticker)[0] != "red"
+            position = desk.portfolio.signed(ticker)
+            for strategy in self.strategies:
+                if strategy.tickers is not None and ticker not in strategy.tickers:
+                    continue
+                own = tuple(OwnOrder(o.client_order_id, o.side, o.price, o.remaining, o.state.value)
+                            for o in desk.open.values() if o.ticker == ticker and o.origin == strategy.name)
+                intents = strategy.evaluate(MarketView(ticker, book, healthy, position, own, desk.now_ms))
+                if intents:
+                    self.execution.submit_intents(intents)
+
+    def _on_tick(self, _: Tick) -> None:
+        desk = self.desk
+        self.execution.expire_proposals()
+        self.reconciler.on_tick()
+        self.flattener.on_tick()
+        self._apply_auto()
+        if desk.ready and desk.mode_reason.startswith("starting"):
+            desk.set_mode(desk.mode, "ready")
+        if self.skipped and desk.ready and desk.mode is not Mode.HALTED and self.strategies:
+            self.dirty.update(dict.fromkeys(desk.watched))
+        if desk.now_ms - self.last_balance_ms >= BALANCE_EVERY_MS:
+            self.last_balance_ms = desk.now_ms
+            desk.act(FetchBalance())
+        if desk.ready:
+            desk.breakers.kernel_beat(desk.now_ms)
+            desk.breakers.observe_pnl(desk.now_ms, self.snapshots.day_pnl())
+            if desk.feed.connected:
+                desk.breakers.check(desk.now_ms)
+            self._breach_check()
+        self._shutdown_progress()
+
+    def _breach_check(self) -> None:
+        desk = self.desk
+        breach = desk.breakers.tripped
+        if breach is None or desk.mode is Mode.HALTED:
+            return
+        if desk.mode is Mode.AUTO:
+            self.halt(f"breaker {breach.rule}: {breach.message}", rule=breach.rule)
+        elif not getattr(self, "_breach_noted", None) == breach:
+            self._breach_noted = breach
+            desk.alert("warn", "risk", f"breaker {breach.rule}: {breach.message} (auto trading stays off)")
+
+    def _on_watchdog(self, event: WatchdogFired) -> None:
+        desk = self.desk
+        desk.alert("error", "watchdog", f"watchdog: {event.reason}; every resting order was cancelled")
+        self.halt(f"watchdog: {event.reason}", rule="kernel_stall" if "kernel" in event.reason else "feed_silence")

@@ -1,0 +1,184 @@
+"""`Desk`: everything the kernel owns, and the small helpers its parts share.
+
+One instance per engine, touched only by the kernel thread (DESIGN.md section 2): books, orders,
+positions, risk state, mode, proposals, alerts. The kernel's parts (execution, reconciliation,
+flatten, snapshots) each hold a reference to it; nothing here locks, because nothing else writes it.
+
+Helpers keep the bookkeeping in one place: `apply_order` applies a venue or local event to an order,
+journals it, keeps the index of open orders and tells the front ends (`OrderUpdated`) when the order
+changed; `alert` journals and emits an `Alert`; `act` hands an action to the io thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from console.config import DeskConfig
+from console.domain.book import Book
+from console.domain.breakers import Breakers
+from console.domain.orders import Applied, ClientOrderIds, Order, OrderEvent, OrderState
+from console.domain.order_table import OrderTable
+from console.domain.portfolio import Portfolio
+from console.domain.risk import BookHealth, RiskGate, RiskState
+from console.engine.book_health import Health
+from console.engine.books import BookManager
+from console.engine.clock import Clock
+from console.engine.control import Alert, Control, EngineEvent, Mode, OrderUpdated
+from console.engine.journal import ForwardTestLog, Journal
+from console.engine.messages import MarketMeta
+
+VENUE = "kalshi"
+ALERTS_KEPT = 200
+
+
+@dataclass
+class Proposal:
+    """A MANUAL-mode intent waiting for the operator."""
+
+    intent_id: str
+    intent: object  # strategies.base.Intent
+    created_ms: int
+    expires_ms: int
+
+
+@dataclass
+class FeedState:
+    connected: bool = False
+    connections: int = 0
+    reason: str = "starting"
+    last_message_ms: int = 0
+
+
+@dataclass
+class Desk:
+    config: DeskConfig
+    control: Control
+    clock: Clock
+    journal: Journal | None
+    act: Callable[[object], None]
+    session: str
+    forward_log: ForwardTestLog | None = None
+    venue: str = VENUE
+    books: BookManager = field(init=False)
+    orders: OrderTable = field(default_factory=OrderTable)
+    portfolio: Portfolio = field(default_factory=Portfolio)
+    gate: RiskGate = field(init=False)
+    breakers: Breakers = field(init=False)
+    ids: ClientOrderIds = field(init=False)
+    markets: dict[str, MarketMeta] = field(default_factory=dict)
+    watched: list[str] = field(default_factory=list)
+    open: dict[str, Order] = field(default_factory=dict)  # client_order_id -> order that may still rest or fill
+    adopted: set[str] = field(default_factory=set)
+    announced: dict[str, tuple] = field(default_factory=dict)
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    mode: Mode = Mode.MANUAL
+    mode_reason: str = "starting: reconciling with the venue"
+    ready: bool = False  # start-up reconciliation done: trading allowed
+    alerts: deque[Alert] = field(default_factory=lambda: deque(maxlen=ALERTS_KEPT))
+    now_ms: int = 0
+    cash: int | None = None
+    day_start_pnl: int | None = None
+    order_group_id: str | None = None
+    feed: FeedState = field(default_factory=FeedState)
+    last_price: dict[str, int] = field(default_factory=dict)
+    changed: bool = True
+    flatten_report: str = ""
+    flattening: bool = False
+
+    def __post_init__(self) -> None:
+        self.books = BookManager(clock_ns=self.clock.mono_ns)
+        self.gate = RiskGate(self.config.risk)
+        self.now_ms = self.clock.now_ms()
+        self.breakers = Breakers(self.config.risk, self.now_ms)
+        self.ids = ClientOrderIds(self.session)
+
+    # --- events and alerts ------------------------------------------------------------------------
+    def emit(self, event: EngineEvent) -> None:
+        self.changed = True
+        self.control.emit(event)
+
+    def alert(self, level: str, kind: str, message: str) -> None:
+        event = Alert(level, kind, message, self.now_ms)
+        self.alerts.append(event)
+        if self.journal is not None:
+            self.journal.record_alert(self.now_ms, level, kind, message)
+        self.emit(event)
+
+    # --- books ----------------------------------------------------------------------------------
+    def book(self, ticker: str) -> Book | None:
+        return self.books.book(self.venue, ticker)
+
+    def health(self, ticker: str) -> tuple[str, str]:
+        try:
+            h = self.books.health(self.venue, ticker)
+        except KeyError:
+            return Health.RED.value, "not watched"
+        return h.level.value, h.reason
+
+    # --- orders ---------------------------------------------------------------------------------
+    def track(self, order: Order) -> None:
+        if order.state.open:
+            self.open[order.client_order_id] = order
+        else:
+            self.open.pop(order.client_order_id, None)
+
+    def apply_order(self, client_order_id: str, event: OrderEvent) -> list[tuple[Order, Applied]]:
+        """Apply an event to one of our orders by client id; journal, index and announce the changes."""
+        results = self.orders.apply(client_order_id, event)
+        self.after_apply(results, event)
+        return results
+
+    def after_apply(self, results: list[tuple[Order, Applied]], event: OrderEvent | str,
+                    reason: str = "") -> None:
+        for order, applied in results:
+            self.track(order)
+            if self.journal is not None and (applied.changed or applied.anomaly):
+                self.journal.record_order_event(order, event, applied, self.now_ms)
+            if applied.anomaly:
+                self.alert("warn", "order", applied.anomaly)
+            if applied.changed:
+                self.announce(order, reason)
+
+    def announce(self, order: Order, reason: str = "") -> None:
+        """Tell the front ends about an order whose visible state (state, price, fills) changed."""
+        key = (order.state, order.price, order.filled, order.remaining)
+        if self.announced.get(order.client_order_id) == key:
+            return
+        if order.state.terminal:
+            self.announced.pop(order.client_order_id, None)
+        else:
+            self.announced[order.client_order_id] = key
+        self.emit(OrderUpdated(order.client_order_id, order.ticker, order.state.value, order.side, order.price,
+                               order.filled, order.remaining, order.origin, reason))
+
+    def unknown_tickers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for order in self.open.values():
+            if order.state is OrderState.UNKNOWN:
+                out.setdefault(order.ticker, []).append(order.client_order_id)
+        return out
+
+    # --- risk -------------------------------------------------------------------------------------
+    @property
+    def bankroll(self) -> int:
+        """Account equity for the share caps: cash plus the cost of open positions."""
+        return (self.cash or 0) + self.portfolio.total_exposure
+
+    def risk_state(self, ticker: str, exclude: str | None = None) -> RiskState:
+        book = self.book(ticker)
+        books = {ticker: book} if book is not None else {}
+        level, reason = self.health(ticker)
+        health = {ticker: BookHealth(red=level == Health.RED.value, detail=reason)} if book is not None else {}
+        orders = [o for cid, o in self.open.items() if cid != exclude]
+        return RiskState(self.portfolio, orders, books, health, self.bankroll, self.now_ms)
+
+    def set_mode(self, mode: Mode, reason: str) -> None:
+        if mode is self.mode and reason == self.mode_reason:
+            return
+        before = self.mode
+        self.mode, self.mode_reason = mode, reason
+        self.changed = True
+        if before is not mode:
+            self.alert("warn" if mode is Mode.HALTED else "info", "mode", f"{before.value} -> {mode.value}: {reason}")
