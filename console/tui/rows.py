@@ -135,7 +135,8 @@ def proposal_rows(snap: DeskSnapshot, now_ms: int, strategy: str | None = None) 
         if strategy is not None and p.strategy != strategy:
             continue
         left = fmt.seconds_left(p.expires_ms, now_ms)
-        rows[p.intent_id] = ((left, "risk-warn" if left == "expired" else "risk-ok"), p.ticker, _side_cell(p.side),
+        expired = left == "expired"
+        rows[p.intent_id] = (("exp" if expired else left, "risk-breach" if expired else "risk-ok"), p.ticker, _side_cell(p.side),
                              fmt.price(p.price), fmt.count(p.count), _edge_cell(p.edge_after_fees), p.strategy,
                              p.reason)
     return rows

@@ -9,6 +9,8 @@ The layout switches to compact (tabs) below 120 columns or 36 rows, in `on_resiz
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -43,7 +45,7 @@ TITLES = {"markets-pane": "Markets", "book-pane": "Book", "risk-pane": "Risk", "
           "orders-pane": "Open orders", "alerts-pane": "Alerts"}
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
 TICK_S = 0.1
-TABLE_EVERY_MS = 250
+TABLE_EVERY_S = 0.25
 
 
 class DeskScreen(Screen):
@@ -67,7 +69,7 @@ class DeskScreen(Screen):
         self.selected_ticker: str | None = None
         self.strategy_filter: str | None = None
         self.snap = DeskSnapshot(version=-1)
-        self._last_table_ms = -TABLE_EVERY_MS
+        self._last_table_s = 0.0
         self._tab = "markets"
 
     def compose(self) -> ComposeResult:
@@ -104,7 +106,9 @@ class DeskScreen(Screen):
         now_ms = app.clock_ms()
         changed = snap is not self.snap
         self.snap = snap
-        tables_due = force_tables or now_ms - self._last_table_ms >= TABLE_EVERY_MS
+        # throttle on the monotonic clock: `now_ms` is the display clock (fixed in tests, sim time in replays)
+        tick_s = time.monotonic()
+        tables_due = force_tables or tick_s - self._last_table_s >= TABLE_EVERY_S
         with app.batch_update():
             self.query_one(StatusLine).show(snap, now_ms, flatten_pending=app.flatten_pending(snap))
             self.query_one(AlertLog).sync()
@@ -113,7 +117,7 @@ class DeskScreen(Screen):
                 self.query_one("#edges-pane", LineTable).set_rows(rows.edge_rows(snap))
                 self.query_one(RiskPane).show(snap)
             if tables_due:
-                self._last_table_ms = now_ms
+                self._last_table_s = tick_s
                 self._sync_tables(snap, now_ms)
 
     def _sync_tables(self, snap: DeskSnapshot, now_ms: int) -> None:
@@ -209,8 +213,14 @@ class DeskScreen(Screen):
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{tab}":
             tabs.active = f"tab-{tab}"
-        if focus and spec[3]:
+        if not focus:
+            return
+        if spec[3]:
             self.query_one(spec[3]).focus()
+        elif self.has_class("compact"):
+            # the tab has nothing to select (book, edges, risk): park focus on the tab bar, so the focus
+            # does not fall back into a hidden pane's search box and swallow the next key
+            tabs.focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id:
