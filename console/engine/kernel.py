@@ -299,6 +299,9 @@ class Kernel:
         was_ready = self.desk.ready
         self.reconciler.on_result(result)
         if self.desk.ready and not was_ready:
+            desk = self.desk
+            books = {t: b for t in desk.portfolio.positions if (b := desk.book(t)) is not None}
+            desk.day_start_pnl = desk.portfolio.net_pnl(books)  # the day's P&L counts from here
             self._apply_auto()
 
     def _apply_auto(self) -> None:

@@ -35,9 +35,7 @@ class SnapshotBuilder:
         desk = self.desk
         books = {t: b for t in desk.portfolio.positions if (b := desk.book(t)) is not None}
         net = desk.portfolio.net_pnl(books)
-        if desk.day_start_pnl is None:
-            desk.day_start_pnl = net
-        return net - desk.day_start_pnl
+        return 0 if desk.day_start_pnl is None else net - desk.day_start_pnl
 
     def build(self) -> DeskSnapshot:
         desk = self.desk

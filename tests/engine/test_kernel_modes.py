@@ -1,0 +1,172 @@
+"""The kernel's modes and safety rules, driven by events on a manual clock (no threads, no network):
+MANUAL proposals expire and are never sent, approval re-checks risk against the book of that moment,
+an order of unknown outcome blocks its market until reconciliation, HALTED sends nothing new but
+cancels and flattens, pausing the bot leaves manual orders alone, breakers halt AUTO with the reason."""
+
+from __future__ import annotations
+
+from kernel_harness import Harness
+
+from console.domain.side import Side
+from console.engine import messages as m
+from console.engine.control import (
+    Approve,
+    CancelAll,
+    CancelOrder,
+    CheckOrder,
+    Flatten,
+    Halt,
+    IntentExpired,
+    IntentProposed,
+    Mode,
+    OrderChecked,
+    PlaceOrder,
+    Reject,
+    Resume,
+    RiskBreached,
+    SetAuto,
+)
+from console.engine.strategies import Quoter, ThresholdTaker
+
+T = "KXA-1"
+
+
+def taker(**kw) -> ThresholdTaker:
+    return ThresholdTaker("taker", frozenset({T}), buy_at_or_below=5000, count=100, max_position=10_000, **kw)
+
+
+def test_manual_proposal_that_expires_is_never_sent_even_if_approved_later() -> None:
+    h = Harness([taker()], risk={"proposal_ttl_s": 5})
+    h.ready([T])
+    h.book(T, bids=[(4500, 1000)], asks=[(4900, 1000)])
+    [proposal] = h.of(IntentProposed)
+    assert (proposal.ticker, proposal.side, proposal.price, proposal.count) == (T, Side.BID, 4900, 100)
+    h.kernel.publish_if_due(h.clock.now_ms(), force=True)
+    assert [p.intent_id for p in h.control.snapshot().proposals] == [proposal.intent_id]
+    h.step(advance_ms=5_001)  # past the time to live
+    [expired] = h.of(IntentExpired)
+    assert expired.intent_id == proposal.intent_id and "expired" in expired.reason
+    h.step(Approve(proposal.intent_id))
+    assert h.sent() == []
+    assert not h.desk.proposals
+
+
+def test_approval_rechecks_risk_against_the_current_book() -> None:
+    h = Harness([taker()], risk={"fat_finger_cents": 10})
+    h.ready([T])
+    h.book(T, bids=[(4500, 1000)], asks=[(4900, 1000)])
+    [proposal] = h.of(IntentProposed)
+    # the market fell: the best ask is now 0.35, so a bid at 0.49 would pay 14c through the book
+    h.delta(T, Side.BID, 4500, -1000)
+    h.delta(T, Side.BID, 3000, 1000)
+    h.delta(T, Side.ASK, 3500, 1000)
+    h.step(Approve(proposal.intent_id))
+    assert h.sent() == []
+    [expired] = h.of(IntentExpired)
+    assert expired.intent_id == proposal.intent_id and "fat_finger" in expired.reason
+
+
+def test_approved_proposal_is_sent_once_and_rejected_one_never() -> None:
+    h = Harness([taker(), ThresholdTaker("seller", frozenset({T}), sell_at_or_above=4500, count=50)])
+    h.ready([T])
+    h.book(T, bids=[(4500, 1000)], asks=[(4900, 1000)])
+    by_strategy = {p.strategy: p for p in h.of(IntentProposed)}
+    h.step(Reject(by_strategy["seller"].intent_id), Approve(by_strategy["taker"].intent_id))
+    [spec] = h.sent()
+    assert (spec.side, spec.price, spec.count, spec.time_in_force) == (Side.BID, 4900, 100, "immediate_or_cancel")
+    assert spec.client_order_id.startswith("ed:t1:taker:") and spec.cancel_order_on_pause
+    h.step(Approve(by_strategy["taker"].intent_id), Approve(by_strategy["seller"].intent_id))
+    assert len(h.sent()) == 1
+
+
+def test_unknown_outcome_blocks_the_market_until_reconciliation_settles_it() -> None:
+    h = Harness([taker(min_interval_ms=0)], auto=True)
+    h.ready([T])
+    h.venue.unknown_next = 1
+    h.deliver = True
+    # hold back the reconciliation answer to look at the blocked state first
+    answer = h.venue.answer
+    held: list = []
+    h.venue.answer = lambda a: (held.append(a) or []) if isinstance(a, m.ReconcileAction) else answer(a)
+    h.book(T, bids=[(4500, 1000)], asks=[(4900, 1000)])
+    [first] = h.sent()
+    h.step(advance_ms=300)  # the unknown outcome schedules a reconciliation
+    h.kernel.publish_if_due(h.clock.now_ms(), force=True)
+    blocked = h.control.snapshot().blocked_markets
+    assert [t for t, _ in blocked] == [T] and "unknown outcome" in blocked[0][1]
+    h.delta(T, Side.ASK, 4800, 500)  # a better ask: the strategy wants to trade, the gate says no
+    assert len(h.sent()) == 1
+    [lookup] = [a for a in held if isinstance(a, m.ReconcileAction) and a.unknown]
+    assert lookup.unknown[0].client_order_id == first.client_order_id
+    h.venue.answer = answer
+    h.step(answer(lookup)[0])  # the venue has no such order: it never arrived
+    assert h.desk.orders.get(first.client_order_id).state.value == "rejected"
+    h.delta(T, Side.ASK, 4700, 100)
+    second = h.sent()[1]
+    assert second.price == 4700 and second.client_order_id != first.client_order_id
+
+
+def test_halted_sends_nothing_new_but_cancels_and_flattens() -> None:
+    h = Harness([taker()], auto=True)
+    h.ready([T])
+    h.step(PlaceOrder(T, Side.ASK, 9000, 100))  # no book yet: refused by the gate
+    assert h.sent() == []
+    h.book(T, bids=[(4500, 1000)], asks=[(5100, 1000)])
+    h.step(PlaceOrder(T, Side.ASK, 5200, 100))
+    [manual] = h.sent()
+    h.step(Halt("operator"))
+    assert h.desk.mode is Mode.HALTED
+    h.step(PlaceOrder(T, Side.ASK, 5300, 100))
+    h.delta(T, Side.ASK, 4900, 100)  # the taker would buy this in AUTO
+    assert h.sent() == [manual]
+    h.step(CancelOrder(manual.client_order_id))
+    assert [a.client_order_id for a in h.actions if isinstance(a, m.CancelOrderAction)] == [manual.client_order_id]
+    h.step(Flatten("test"))
+    h.run_for(200)
+    assert any(isinstance(a, m.CancelAllAction) for a in h.actions)
+    assert h.desk.mode is Mode.HALTED and h.desk.flatten_report.startswith("flatten (test) done")
+    h.step(Resume(), SetAuto(True))
+    assert h.desk.mode is Mode.AUTO
+
+
+def test_pausing_the_bot_cancels_bot_orders_only() -> None:
+    h = Harness([Quoter("q", frozenset({T}), half_spread=300, count=100, fair=5000)], auto=True)
+    h.ready([T])
+    h.book(T, bids=[(4000, 1000)], asks=[(6000, 1000)])
+    h.step(PlaceOrder(T, Side.BID, 4100, 100))
+    bots = {s.client_order_id for s in h.sent() if ":q:" in s.client_order_id}
+    manual = {s.client_order_id for s in h.sent() if ":manual:" in s.client_order_id}
+    assert len(bots) == 2 and len(manual) == 1
+    h.step(CancelAll(include_manual=False))
+    cancelled = {a.client_order_id for a in h.actions if isinstance(a, m.CancelOrderAction)}
+    assert cancelled == bots
+    h.step(SetAuto(False))
+    assert h.desk.mode is Mode.MANUAL
+    assert {a.client_order_id for a in h.actions if isinstance(a, m.CancelOrderAction)} == bots
+    assert all(h.desk.orders.get(c).state.value == "resting" for c in manual)
+
+
+def test_quote_moves_are_amends_of_the_same_order() -> None:
+    q = Quoter("q", frozenset({T}), half_spread=300, count=100)
+    h = Harness([q], auto=True)
+    h.ready([T])
+    h.book(T, bids=[(4000, 1000)], asks=[(6000, 1000)])
+    assert sorted(s.price for s in h.sent()) == [4700, 5300]
+    h.delta(T, Side.BID, 4400, 500)  # the market (without us) moves up 2c: both quotes move
+    amends = [a for a in h.actions if isinstance(a, m.AmendOrderAction)]
+    assert sorted((a.price, a.count) for a in amends) == [(4900, 100), (5500, 100)]
+    assert len(h.sent()) == 2
+
+
+def test_breaker_moves_auto_to_halted_with_the_reason_and_checkorder_answers() -> None:
+    h = Harness([taker()], auto=True, risk={"daily_loss_limit_dollars": 1})
+    h.ready([T])
+    h.book(T, bids=[(1000, 100_000)], asks=[(4900, 1_000)])
+    assert h.sent()  # bought at 0.49; marked at the 0.10 bid: a loss far past $1
+    h.step(advance_ms=100)
+    [breach] = h.of(RiskBreached)
+    assert breach.rule == "daily_loss" and breach.new_mode is Mode.HALTED and h.desk.mode is Mode.HALTED
+    assert "daily loss" in h.desk.mode_reason or "daily_loss" in h.desk.mode_reason
+    h.step(CheckOrder("r1", PlaceOrder(T, Side.BID, 9900, 100)))
+    [checked] = h.of(OrderChecked)
+    assert checked.request_id == "r1" and not checked.ok and "fat_finger" in checked.rules
