@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Tab, Tabs
 
 from console.domain.side import Side
 from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot, PlaceOrder, Reject
 from console.tui import format as fmt
 from console.tui import rows
 from console.tui.widgets.alertlog import AlertLog
+from console.tui.widgets.footer import DeskFooter
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
 from console.tui.widgets.linetable import LineTable
@@ -85,7 +86,7 @@ class DeskScreen(Screen):
             yield KeyedTable(rows.ARB_COLS, ordered=True, id="arb-pane", classes="pane")
             yield KeyedTable(rows.ORDER_COLS, id="orders-pane", classes="pane")
             yield AlertLog(self.app.alert_book, id="alerts-pane", classes="pane")
-        yield Footer(compact=True)
+        yield DeskFooter(compact=True)
 
     def on_mount(self) -> None:
         for pane_id, title in TITLES.items():
