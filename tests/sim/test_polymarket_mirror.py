@@ -85,7 +85,8 @@ def test_gamma_keyset_pages_through_every_mirrored_market(mirror) -> None:
     refused = httpx.get(f"{mirror.url}/gamma/markets/keyset", params={"offset": 20}, timeout=10)
     assert refused.status_code == 400 and "after_cursor" in refused.json()["error"]
     assert httpx.get(f"{mirror.url}/gamma/markets/keyset", params={"limit": 101}, timeout=10).status_code == 400
-    assert httpx.get(f"{mirror.url}/gamma/markets/keyset", params={"closed": "true"}, timeout=10).json() == {"markets": []}
+    closed = httpx.get(f"{mirror.url}/gamma/markets/keyset", params={"closed": "true"}, timeout=10).json()
+    assert closed == {"markets": []}
     one = mirror.markets[5]
     by_slug = httpx.get(f"{mirror.url}/gamma/markets/slug/{one['slug']}", timeout=10).json()
     by_id = httpx.get(f"{mirror.url}/gamma/markets/{one['id']}", timeout=10).json()
@@ -143,7 +144,8 @@ def test_fee_rates_and_errors(mirror) -> None:
     unknown = httpx.get(f"{mirror.url}/book", params={"token_id": "123"}, timeout=10)
     assert unknown.status_code == 404 and unknown.json() == {"error": "No orderbook exists for the requested token id"}
     assert httpx.get(f"{mirror.url}/book", timeout=10).status_code == 400
-    bad_side = httpx.get(f"{mirror.url}/price", params={"token_id": pairs[0]["token_ids"][0], "side": "HOLD"}, timeout=10)
+    bad_side = httpx.get(f"{mirror.url}/price", params={"token_id": pairs[0]["token_ids"][0], "side": "HOLD"},
+                         timeout=10)
     assert bad_side.status_code == 400 and "BUY or SELL" in bad_side.json()["error"]
     assert httpx.post(f"{mirror.url}/books", content=b"{}", timeout=10).status_code == 400
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import statistics
 
-import pytest
 
 from console.sim.clock import SimClock
 from console.sim.exchange import Exchange
@@ -27,7 +26,8 @@ HOUR_MS = 3_600_000
 ELECTION_PREFIXES = ("CONTROLS-", "CONTROLH-", "KXSENATE", "KXGOV")
 
 
-def world_with_mirror(seed: int, *, step_ms: int | None = None, params: WorldParams | None = None) -> tuple[World, Mirror]:
+def world_with_mirror(seed: int, *, step_ms: int | None = None,
+                      params: WorldParams | None = None) -> tuple[World, Mirror]:
     clock = SimClock(speed=1e-6, start_ms=START_MS)  # stands still unless step_until jumps it
     world = World(Exchange(clock, seed=seed), clock, seed, step_ms=step_ms, params=params)
     mirror = Mirror(world)

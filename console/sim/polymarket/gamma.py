@@ -84,7 +84,8 @@ def event_json(event: PolyEvent, mirror: Mirror, *, with_markets: bool = True) -
         "startDate": iso(min(m.spec.start_ms for m in members)), "endDate": iso(max(m.spec.end_ms for m in members)),
         "active": True, "closed": all(m.closed for m in members), "archived": False, "restricted": True,
         "enableOrderBook": True, "negRisk": event.neg_risk, "negRiskMarketID": event.neg_risk_market_id,
-        "tags": [{"id": "2", "label": "Politics", "slug": "politics"}, {"id": "144", "label": "Elections", "slug": "elections"}],
+        "tags": [{"id": "2", "label": "Politics", "slug": "politics"},
+                 {"id": "144", "label": "Elections", "slug": "elections"}],
     }
     if with_markets:
         out["markets"] = [market_json(m, mirror, with_event=False) for m in members]

@@ -85,7 +85,8 @@ def price_change_entries(ms: MarketState, levels: list[tuple[int, int, int, int]
             digest = book_hash(spec.condition_id, spec.token_ids[token], ts, bids_j, asks_j, MIN_ORDER_SIZE, tick,
                                neg_risk, ms.last_trade[token])
             best_bid, best_ask = _touch(bids, asks)
-            entries.append({"asset_id": spec.token_ids[token], "price": fmt_price(price if token == 0 else PIPS - price),
+            token_price = price if token == 0 else PIPS - price
+            entries.append({"asset_id": spec.token_ids[token], "price": fmt_price(token_price),
                             "size": fmt_size(now), "side": _SIDES[side if token == 0 else 1 - side],
                             "hash": digest, "best_bid": best_bid, "best_ask": best_ask})
     return entries
@@ -99,7 +100,8 @@ def best_bid_ask_message(ms: MarketState, token: int, ts: str) -> tuple[dict[str
     bid, ask = ms.book.top(token)
     spread = fmt_price(ask - bid) if bid is not None and ask is not None else "1"
     msg = {"event_type": "best_bid_ask", "market": ms.spec.condition_id, "asset_id": ms.spec.token_ids[token],
-           "best_bid": fmt_price(bid) if bid is not None else "0", "best_ask": fmt_price(ask) if ask is not None else "1",
+           "best_bid": fmt_price(bid) if bid is not None else "0",
+           "best_ask": fmt_price(ask) if ask is not None else "1",
            "spread": spread, "timestamp": ts}
     return msg, (bid, ask)
 

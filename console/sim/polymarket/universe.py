@@ -110,8 +110,9 @@ class _Builder:
         self._next_market += 1
         self.markets.append(PolyMarket(
             market_id=market_id, slug=slug, question=question, description=description,
-            condition_id="0x" + _hex(self.seed, "condition", slug), question_id="0x" + _hex(self.seed, "question", slug),
-            outcomes=outcomes, token_ids=(_token_id(self.seed, slug, outcomes[0]), _token_id(self.seed, slug, outcomes[1])),
+            condition_id="0x" + _hex(self.seed, "condition", slug),
+            question_id="0x" + _hex(self.seed, "question", slug), outcomes=outcomes,
+            token_ids=(_token_id(self.seed, slug, outcomes[0]), _token_id(self.seed, slug, outcomes[1])),
             event=event, group_item_title=group_item_title, kalshi_ticker=kalshi_ticker,
             kalshi_yes_index=kalshi_yes_index, variant=variant, differences=differences, start_ms=start_ms,
             end_ms=end_ms, fee_rate=fee_rate, touch_shares=touch_shares,
@@ -159,7 +160,8 @@ def build_universe(world, seed: int) -> list[PolyMarket]:
                  group_item_title=full)
     # House control: inverted framing against CONTROLH-2026-D, fee-free
     event = b.event(f"will-republicans-win-the-house-in-{year}", f"Will Republicans win the House in {year}?",
-                    f"Whether the Republican Party wins control of the U.S. House in the {year} midterms.", neg_risk=False)
+                    f"Whether the Republican Party wins control of the U.S. House in the {year} midterms.",
+                    neg_risk=False)
     start, close = kalshi("CONTROLH-2026-D")
     b.market(event, f"will-republicans-win-the-house-in-{year}", f"Will Republicans win the House in {year}?",
              _resolves(f"the Republican Party wins 218 or more seats in the U.S. House of Representatives in the "

@@ -1,9 +1,9 @@
 """Which Polymarket the desk reads: the simulator's built-in mirror (default) or the real venue.
 
-| name | CLOB REST | Gamma | market WebSocket | price_change hashes checked |
-|------|-----------|-------|------------------|-----------------------------|
-| sim  | `--url` (default http://127.0.0.1:8766) | <url>/gamma | ws://<host>/ws/market | yes (the mirror's follow the book recipe) |
-| prod | https://clob.polymarket.com | https://gamma-api.polymarket.com | wss://ws-subscriptions-clob.polymarket.com/ws/market | no (book hashes only) |
+- sim (default): the mirror's root `url` (default http://127.0.0.1:8766) for the CLOB, `<url>/gamma` for
+  Gamma, `ws://<host>/ws/market`; price_change hashes are checked (the mirror's follow the book recipe);
+- prod: https://clob.polymarket.com, https://gamma-api.polymarket.com,
+  wss://ws-subscriptions-clob.polymarket.com/ws/market; only book hashes are checked.
 
 `edgedesk sim` prints the mirror's URL on its second line (`edgedesk sim polymarket on URL`); pass it
 as `url`. Reads need no key. `token_meta(market)` gives what the book hash needs per token from Gamma
