@@ -90,7 +90,8 @@ class PolyConnection:
         if len(self._queue) >= self.settings.queue_limit:
             log.warning("polymarket ws: client left %d frames unread; closing", len(self._queue))
             self.closed = True
-            asyncio.get_running_loop().create_task(self.ws.close(code=1011, message=b"slow consumer"))
+            closing = asyncio.get_running_loop().create_task(self.ws.close(code=1011, message=b"slow consumer"))
+            self._tasks.append(closing)  # keep a reference until close() collects it
             return
         self._queue.append(text)
         self._wakeup.set()
