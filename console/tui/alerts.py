@@ -49,7 +49,9 @@ def describe(event: EngineEvent, now_ms: int) -> AlertLine | None:
                              f"@{fmt.price(event.price)} edge {fmt.pct(event.edge_after_fees, signed=True)} "
                              f"({event.strategy})")
         case IntentExpired():
-            return AlertLine(now_ms, "warn", "proposal", f"proposal {event.intent_id} expired: {event.reason}")
+            # IntentExpired covers every way a proposal leaves the table: expired, rejected, superseded, halted
+            level = "info" if "operator" in event.reason or "auto trading" in event.reason else "warn"
+            return AlertLine(now_ms, level, "proposal", f"proposal {event.intent_id} dropped: {event.reason}")
         case RiskBreached():
             return AlertLine(now_ms, "error", "risk", f"{event.rule}: {event.message} -> {event.new_mode}")
         case VenueHealth():

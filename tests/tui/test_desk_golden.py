@@ -30,9 +30,20 @@ async def render_desk(theme: str, size: tuple[int, int]) -> str:
     control.publish(desk_snapshot())
     app = EdgeDeskApp(control, clock_ms=lambda: FIXED_NOW_MS)
     app.theme = theme
+    app.animation_level = "none"  # the tab underline slides otherwise: a screenshot could catch it mid-way
     async with app.run_test(size=size) as pilot:
-        await pilot.pause(0.3)
-        return app.export_screenshot(title=f"edgedesk {theme} {size[0]}x{size[1]}")
+        await pilot.wait_for_scheduled_animations()
+        title = f"edgedesk {theme} {size[0]}x{size[1]}"
+        # under load the first frames may still be settling (footer recompose, table sync): take the
+        # screenshot once two in a row agree
+        previous = None
+        for _ in range(20):
+            await pilot.pause(0.1)
+            svg = app.export_screenshot(title=title)
+            if svg == previous:
+                return svg
+            previous = svg
+        return svg
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

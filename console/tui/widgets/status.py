@@ -6,6 +6,8 @@ while a flatten runs it turns into FLATTENING; afterwards the engine's report sa
 
 from __future__ import annotations
 
+import re
+
 from textual.content import Content
 from textual.widgets import Static
 
@@ -17,6 +19,16 @@ MODE_VAR = {Mode.MANUAL: "primary", Mode.AUTO: "edge-pos", Mode.HALTED: "risk-br
 
 def _esc(text: str) -> str:
     return text.replace("[", r"\[")
+
+
+_COST = re.compile(r"cost \$-?[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
+def short_flatten_report(report: str) -> str:
+    """The status line has room for the result only: "flattened: cost $X" (the full report is in the risk
+    pane and the alerts log); a report without a cost is shown whole."""
+    match = _COST.search(report)
+    return f"flattened: {match.group(0)}" if match else report
 
 
 def status_markup(snap: DeskSnapshot, now_ms: int, *, flatten_pending: bool = False) -> str:
@@ -35,7 +47,7 @@ def status_markup(snap: DeskSnapshot, now_ms: int, *, flatten_pending: bool = Fa
         parts.append(f"[$risk-warn]{_esc(snap.mode_reason)}[/]" if snap.mode is Mode.HALTED
                      else f"[$text-muted]{_esc(snap.mode_reason)}[/]")
     if snap.flatten_report and not snap.flattening:
-        parts.append(f"[$risk-warn]{_esc(snap.flatten_report)}[/]")
+        parts.append(f"[b $risk-warn]{_esc(short_flatten_report(snap.flatten_report))}[/]")
     if snap.proposals:
         parts.append(f"[b $accent]{len(snap.proposals)} proposal{'s' if len(snap.proposals) != 1 else ''}[/]")
     parts.append(f"[$text-muted]{fmt.clock(now_ms)}[/]")
