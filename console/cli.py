@@ -1,4 +1,7 @@
-"""The `edgedesk` command line: one subcommand per job (`sim`, `markets`, `doctor`; run and book later).
+"""The `edgedesk` command line: one subcommand per job (`sim`, `markets`, `doctor`, `book`, ...).
+
+`edgedesk` with no subcommand opens the trading desk (console/tui) on the venue of config.toml,
+starting the built-in exchange as a child process when the venue is `sim` (the default).
 
 `edgedesk sim` runs the local exchange simulator on loopback. Its defaults come from the `[sim]`
 section of config.toml (`--config PATH`, else ./config.toml when present); flags override them.
@@ -162,6 +165,12 @@ def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
     return 0
 
 
+def _cmd_desk(args: argparse.Namespace, config: DeskConfig) -> int:
+    from console.tui.run import run_desk
+
+    return run_desk(config)
+
+
 def _pick(flag: T | None, configured: T) -> T:
     return configured if flag is None else flag
 
@@ -172,9 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not getattr(args, "func", None):
-        # `edgedesk` alone will start the desk against the simulator once the desk exists
-        parser.print_help(sys.stderr)
-        return 2
+        args.func = _cmd_desk  # `edgedesk` alone opens the desk
     try:
         config = load_config(args.config)
     except ConfigError as exc:
