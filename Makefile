@@ -21,6 +21,8 @@ sim: $(STAMP)
 	$(VENV)/bin/edgedesk sim --port 8765
 
 test: $(STAMP)
+	@command -v tmux >/dev/null 2>&1 || { echo "installing tmux (the desk's terminal test runs it)"; \
+		apt-get update -qq && apt-get install -y -qq tmux >/dev/null; }
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
