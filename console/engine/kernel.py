@@ -310,6 +310,7 @@ class Kernel:
             for intent_id in list(desk.proposals):
                 self.execution._drop(intent_id, "superseded", "auto trading on: strategies send directly")
             desk.set_mode(Mode.AUTO, "auto trading on")
+            self.dirty.update(dict.fromkeys(desk.watched))  # look at every market with the new mode
 
     def _on_answer(self, answer: OrderAnswer) -> None:
         self.execution.on_answer(answer)
@@ -405,6 +406,7 @@ class Kernel:
         if desk.mode is Mode.HALTED:
             desk.breakers.reset(desk.now_ms)
             desk.set_mode(Mode.MANUAL, "resumed by the operator")
+            self.dirty.update(dict.fromkeys(desk.watched))
             desk.act(EnsureOrderGroup(desk.config.engine.bot_group_contracts * 100))
 
     def _watch(self, cmd: Watch) -> None:
