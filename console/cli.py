@@ -103,8 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None, help="random seed for the simulated world ([sim] seed)")
     sim.add_argument("--speed", type=_positive_float, default=None,
                      help="simulated seconds per real second (default: [sim] speed, 1)")
-    sim.add_argument("--demo-markets", action=argparse.BooleanOptionalAction, default=True,
-                     help="create a handful of demo markets at start-up (default on)")
+    sim.add_argument("--world", action=argparse.BooleanOptionalAction, default=None,
+                     help="run the living market world: elections, weather, CPI, synthetic traders, data feed "
+                          "(default: [sim] world, on)")
+    sim.add_argument("--reveal-truth", action="store_true",
+                     help="serve the world's hidden true probabilities at GET /sim/truth (for evaluation only)")
+    sim.add_argument("--demo-markets", action=argparse.BooleanOptionalAction, default=None,
+                     help="create a handful of static demo markets at start-up (default: [sim] demo_markets, off)")
     sim.add_argument("--faults", metavar="PROFILE", default="none", choices=list(PROFILES),
                      help="inject faults from the start, from one of the profiles below (default none); "
                           "change them at run time with POST /sim/faults")
@@ -161,7 +166,9 @@ def _cmd_sim(args: argparse.Namespace, config: DeskConfig) -> int:
     balance = args.balance if args.balance is not None else defaults.balance_dollars * 1_000_000
     run_sim(args.host, _pick(args.port, defaults.port), key_dir, _pick(args.accounts, defaults.accounts),
             balance, _pick(args.seed, defaults.seed), _pick(args.speed, defaults.speed),
-            demo_markets=args.demo_markets, faults=args.faults, polymarket_port=args.polymarket_port)
+            demo_markets=_pick(args.demo_markets, defaults.demo_markets), faults=args.faults,
+            polymarket_port=args.polymarket_port, world=_pick(args.world, defaults.world),
+            reveal_truth=args.reveal_truth)
     return 0
 
 

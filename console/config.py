@@ -46,6 +46,10 @@ class SimConfig(_Section):
     speed: Annotated[float, Field(gt=0, le=10_000)] = 1.0
     accounts: Annotated[int, Field(ge=0, le=64)] = 2
     balance_dollars: Annotated[int, Field(gt=0)] = 10_000
+    #: the living market world (elections, weather, CPI, synthetic traders); off = an empty exchange
+    world: bool = True
+    #: a handful of static demo markets with empty books (for trying the API by hand)
+    demo_markets: bool = False
 
 
 class RiskConfig(_Section):

@@ -52,6 +52,17 @@ class SignedClient(httpx.Client):
         self.api_key_id = signer.api_key_id
 
 
+def _quiet_world(extra_args: tuple[str, ...]) -> tuple[str, ...]:
+    """Test servers run without the living world and with the demo markets unless a test asks otherwise:
+    tests make their own markets, and synthetic traders would only add load and noise."""
+    wanted = tuple(extra_args)
+    if not any(a in ("--world", "--no-world") for a in wanted):
+        wanted = ("--no-world", *wanted)
+    if not any(a in ("--demo-markets", "--no-demo-markets") for a in wanted):
+        wanted = ("--demo-markets", *wanted)
+    return wanted
+
+
 class SimServer:
     """One running `edgedesk sim` child process and helpers to talk to it."""
 
@@ -63,7 +74,7 @@ class SimServer:
         self._polymarket_seen = threading.Event()
         self._stderr_path = key_dir.parent / f"{key_dir.name}-stderr.log"
         cmd = [sys.executable, "-m", "console.cli", "sim", "--port", "0", "--key-dir", str(key_dir),
-               "--accounts", str(accounts), *extra_args]
+               "--accounts", str(accounts), *_quiet_world(extra_args)]
         started = time.monotonic()
         self._stderr = open(self._stderr_path, "wb")  # a file, so a chatty server never blocks on a full pipe
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True,

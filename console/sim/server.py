@@ -60,6 +60,7 @@ _ROUTE_MODULES = (
     ("console.sim.admin", "setup_admin_routes"),
     ("console.sim.kalshi_ws", "setup_ws"),
     ("console.sim.faults_admin", "setup_faults_routes"),
+    ("console.sim.world.data", "setup_data_routes"),  # answers 503 world_not_running without a world
 )
 
 
@@ -258,7 +259,8 @@ def make_state(*, key_dir: str | os.PathLike[str], accounts: int, balance_micros
 
 async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
                     seed: int | None, speed: float, *, demo_markets: bool = True,
-                    faults: str = "none", polymarket_port: int | None = None) -> tuple[web.AppRunner, int]:
+                    faults: str = "none", polymarket_port: int | None = None, world: bool = False,
+                    reveal_truth: bool = False) -> tuple[web.AppRunner, int]:
     """Build and start the simulator; returns the runner (await runner.cleanup() to stop) and the bound port.
 
     `polymarket_port` (0 = any free port) also serves the Polymarket mirror on its own port; its URL is
@@ -267,6 +269,10 @@ async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accou
     state = make_state(key_dir=key_dir, accounts=accounts, balance_micros=balance_micros, seed=seed,
                        speed=speed, demo_markets=demo_markets, faults=faults)
     app = build_app(state)
+    if world:
+        from console.sim.world import install_world
+
+        install_world(app, seed=seed, reveal_truth=reveal_truth)
     if polymarket_port is not None:
         from console.sim.polymarket import install_polymarket
 
@@ -282,14 +288,15 @@ async def start_sim(host: str, port: int, key_dir: str | os.PathLike[str], accou
 
 def run_sim(host: str, port: int, key_dir: str | os.PathLike[str], accounts: int, balance_micros: int,
             seed: int | None, speed: float, *, demo_markets: bool = True, faults: str = "none",
-            polymarket_port: int | None = None) -> None:
+            polymarket_port: int | None = None, world: bool = False, reveal_truth: bool = False) -> None:
     """Start the simulator, print its "listening" line (and the Polymarket mirror's line when it runs),
     serve until SIGINT/SIGTERM, shut down cleanly."""
 
     async def main() -> None:
         runner, actual_port = await start_sim(host, port, key_dir, accounts, balance_micros, seed, speed,
                                               demo_markets=demo_markets, faults=faults,
-                                              polymarket_port=polymarket_port)
+                                              polymarket_port=polymarket_port, world=world,
+                                              reveal_truth=reveal_truth)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
