@@ -54,6 +54,7 @@ class IoThread:
         self._error: BaseException | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop: asyncio.Event | None = None
+        self.trade_tape = False  # also subscribe the public `trade` channel of watched markets (paper fills)
         self._events: dict[str, r.Event] = {}
         self._series: dict[str, r.Series] = {}
 
@@ -222,6 +223,8 @@ class IoThread:
         if action.subscribe and metas and self.ws is not None:
             try:
                 await self.ws.subscribe("orderbook_delta", [meta.ticker for meta in metas])
+                if self.trade_tape:
+                    await self.ws.subscribe("trade", [meta.ticker for meta in metas])
             except Exception as exc:  # noqa: BLE001
                 log.warning("io: subscribing books failed: %s", exc)
 

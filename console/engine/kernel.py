@@ -62,6 +62,7 @@ from console.engine.messages import (
     FlattenBooks,
     LoadMarkets,
     MarketsLoaded,
+    Note,
     OrderAnswer,
     OrderGroupReady,
     ReconcileResult,
@@ -101,7 +102,7 @@ class Kernel:
         self.flattener = Flattener(self.desk, self.execution)
         self.snapshots = SnapshotBuilder(self.desk)
         self.strategies = list(strategies)
-        self.inbox: deque[object] = deque()
+        self.inbox: deque[object] = deque()  # filled by other threads (append is atomic); drained here
         self.dirty: dict[str, None] = {}
         self.skipped = True
         self.tap: Callable[[int, int, object], None] | None = None
@@ -138,7 +139,7 @@ class Kernel:
             CancelAllAnswer: self._on_cancel_all, MarketsLoaded: self._on_markets, ReconcileResult: self._on_reconciled,
             FlattenBooks: self.flattener.on_books, BalanceLoaded: self._on_balance, OrderGroupReady: self._on_group_ready,
             RequestOutcome: self._on_request, Tick: self._on_tick, Evaluate: self._evaluate,
-            WatchdogFired: self._on_watchdog,
+            WatchdogFired: self._on_watchdog, Note: lambda n: self.desk.alert(n.level, n.kind, n.message),
             PlaceOrder: ex.place_manual, CancelOrder: self._cancel_one, CancelAll: ex.cancel_all,
             Flatten: lambda c: self.flattener.start(c.reason), SetAuto: self._set_auto, Approve: ex.approve,
             Reject: ex.reject, Halt: lambda c: self.halt(c.reason), Resume: self._resume, Watch: self._watch,
@@ -156,9 +157,10 @@ class Kernel:
                 desk.apply_order(order.client_order_id, SendFailed("the desk stopped before the venue answered"))
         held = sum(1 for p in desk.portfolio.positions.values() if p.position)
         if rec.open_orders or held:
-            desk.alert("warn", "recovery", f"recovered from the journal: {len(rec.open_orders)} open order(s) "
-                       f"({len(desk.unknown_tickers())} market(s) with orders of unknown outcome), {held} position(s); "
-                       "reconciling with the venue before trading")
+            # raised on the kernel's first turn, once the front ends have subscribed
+            self.inbox.append(Note("warn", "recovery", f"recovered from the journal: {len(rec.open_orders)} open "
+                                   f"order(s) ({len(desk.unknown_tickers())} market(s) with orders of unknown "
+                                   f"outcome), {held} position(s); reconciling with the venue before trading"))
 
     # --- threads ----------------------------------------------------------------------------------
     def post(self, item: object) -> None:

@@ -1,7 +1,8 @@
 """`AccountLock`: one desk per venue account (a second instance refuses to trade the same account).
 
-An exclusive `flock` on a file named after the venue URL and the API key id, in the data directory.
-The kernel releases it on exit, and so does the operating system when the process dies (even by
+An exclusive `flock` on a file named after the venue URL and the API key id, in one directory per user
+(`$EDGEDESK_LOCK_DIR`, else `<tmp>/edgedesk-<uid>/locks`), shared by every data directory: two desks with
+different journals still cannot trade one account. The desk releases it on exit, and so does the operating system when the process dies (even by
 SIGKILL), so a crashed desk never leaves a stale lock behind. The file holds the owner's pid so the
 refusal can say who holds it.
 """
@@ -11,7 +12,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import tempfile
 from pathlib import Path
+
+
+def lock_dir() -> Path:
+    env = os.environ.get("EDGEDESK_LOCK_DIR")
+    return Path(env) if env else Path(tempfile.gettempdir()) / f"edgedesk-{os.getuid()}" / "locks"
 
 
 class AccountLocked(RuntimeError):
@@ -19,9 +26,9 @@ class AccountLocked(RuntimeError):
 
 
 class AccountLock:
-    def __init__(self, data_dir: str | os.PathLike[str], venue_url: str, api_key_id: str) -> None:
+    def __init__(self, venue_url: str, api_key_id: str, directory: str | os.PathLike[str] | None = None) -> None:
         digest = hashlib.sha256(f"{venue_url}|{api_key_id}".encode()).hexdigest()[:16]
-        self.path = Path(data_dir) / "locks" / f"account-{digest}.lock"
+        self.path = Path(directory or lock_dir()) / f"account-{digest}.lock"
         self.account = f"key {api_key_id[:8]}... at {venue_url}"
         self._fd: int | None = None
 

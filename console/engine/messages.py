@@ -226,5 +226,14 @@ class Evaluate:
 
 
 @dataclass(frozen=True)
+class Note:
+    """An alert to raise once the kernel runs (e.g. what start-up recovered, before anyone subscribed)."""
+
+    level: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class WatchdogFired:
     reason: str

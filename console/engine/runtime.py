@@ -56,7 +56,7 @@ class Engine:
         self.sim = sim
         self.paper = paper
         self.control = Control()
-        self.lock = AccountLock(home, venue.rest_url, venue.signer.api_key_id if venue.signer else "public")
+        self.lock = AccountLock(venue.rest_url, venue.signer.api_key_id if venue.signer else "public")
         self.lock.acquire()
         try:
             self.journal = Journal(journal_path)
@@ -106,6 +106,7 @@ class Engine:
 
     def start(self, timeout_s: float = 20.0) -> None:
         self.io = IoThread(self._make_rest, self._make_ws, self.kernel.post)
+        self.io.trade_tape = self.paper
         try:
             self.io.start(timeout_s)
         except BaseException:
@@ -164,12 +165,13 @@ def build_engine(config: DeskConfig, *, home: str | os.PathLike[str] | None = No
                  key_dir: str | os.PathLike[str] | None = None, venue: KalshiVenue | None = None,
                  strategies: Iterable[Strategy] | None = None, clock: Clock | None = None,
                  auto: bool | None = None, env: Mapping[str, str] | None = None,
-                 sim_args: tuple[str, ...] = ()) -> Engine:
+                 sim_args: tuple[str, ...] = (), paper: bool | None = None) -> Engine:
     """Make an engine from config (nothing runs until `start()`).
 
     `home`: the data directory (journal, locks, sim keys; default $EDGEDESK_HOME or ~/.local/share/edgedesk).
     `url` / `key_dir`: an exchange that is already running (sim) or another host. `venue`: a ready-made
-    venue (tests use accounts they created). `strategies`: default from `[engine.strategies]`.
+    venue (tests use accounts they created). `strategies`: default from `[engine.strategies]`. `paper`:
+    force paper trading on or off (default: on for prod unless `[venue] live_trading`).
     """
     base = Path(home).expanduser() if home is not None else data_dir(env)
     base.mkdir(parents=True, exist_ok=True)
@@ -186,7 +188,8 @@ def build_engine(config: DeskConfig, *, home: str | os.PathLike[str] | None = No
             if sim is not None:
                 sim.stop()
             raise
-    paper = venue.name == "prod" and not config.venue.live_trading
+    if paper is None:
+        paper = venue.name == "prod" and not config.venue.live_trading
     chosen = list(strategies) if strategies is not None else build_strategies(config.engine.strategies)
     try:
         return Engine(config, venue, home=base, journal_path=journal_path, strategies=chosen, clock=clock,

@@ -53,7 +53,9 @@ class SimProcess:
         log_path = log_path or key_dir.parent / "sim.log"
         cmd = [sys.executable, "-m", "console.cli", "sim", "--host", "127.0.0.1", "--port", str(sim.port),
                "--key-dir", str(key_dir), "--accounts", str(sim.accounts), "--seed", str(sim.seed),
-               "--speed", str(sim.speed), "--balance", str(sim.balance_dollars), *extra_args]
+               "--speed", str(sim.speed), "--balance", str(sim.balance_dollars),
+               "--world" if getattr(sim, "world", True) else "--no-world",
+               "--demo-markets" if getattr(sim, "demo_markets", False) else "--no-demo-markets", *extra_args]
         stderr = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
         preexec = _die_with_parent if sys.platform.startswith("linux") else None
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, preexec_fn=preexec,  # noqa: PLW1509

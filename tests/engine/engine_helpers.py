@@ -108,9 +108,9 @@ def config(tickers: Iterable[str], *, risk: dict | None = None, **engine: Any) -
 
 
 def start_engine(account: Account, home: Path, tickers: Iterable[str], *, strategies: Iterable[Strategy] = (),
-                 auto: bool = False, risk: dict | None = None, **engine: Any) -> Engine:
+                 auto: bool = False, risk: dict | None = None, paper: bool | None = None, **engine: Any) -> Engine:
     eng = build_engine(config(tickers, risk=risk, **engine), home=home, venue=account.venue(),
-                       strategies=list(strategies), auto=auto)
+                       strategies=list(strategies), auto=auto, paper=paper)
     eng.start()
     assert eng.wait_ready(30), "the engine did not finish its start-up reconciliation"
     return eng
