@@ -119,7 +119,36 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_cmd_sim)
     _add_venue_commands(commands)
     cli_book.add_commands(commands)  # book, replay (console/cli_book.py)
+    _add_run_command(commands)
     return parser
+
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    """`run`: the desk (the TUI), or with --headless the engine alone (console/headless.py)."""
+    run = commands.add_parser("run", help="run the desk; --headless for the engine alone (JSON lines)",
+                              description="Run the trading desk on the venue of config.toml. With --headless: no "
+                                          "UI, events as JSON lines on stdout, a status line every few seconds; "
+                                          "SIGTERM stops with [ui] exit_policy, SIGUSR1 flattens.")
+    run.add_argument("--headless", action="store_true", help="no UI: JSON lines on stdout")
+    run.add_argument("--auto", action="store_true", help="start in AUTO (strategies' intents are sent)")
+    run.add_argument("--for", dest="for_s", type=_positive_float, default=None, metavar="SECONDS",
+                     help="stop by itself after this many seconds (with the exit policy)")
+    run.add_argument("--url", default=None, help="a venue already running (e.g. an `edgedesk sim`): its REST base URL")
+    run.add_argument("--key-dir", default=None, help="that simulator's key directory")
+    run.add_argument("--home", default=None, help="data directory (journal, locks; default $EDGEDESK_HOME "
+                                                  "or ~/.local/share/edgedesk)")
+    run.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace, config: DeskConfig) -> int:
+    if not args.headless:
+        from console.tui.run import run_desk
+
+        return run_desk(config, home=args.home)
+    from console.headless import run_headless
+
+    return run_headless(config, auto=args.auto, for_s=args.for_s, url=args.url, key_dir=args.key_dir,
+                        home=args.home)
 
 
 def _add_venue_commands(commands: argparse._SubParsersAction) -> None:
