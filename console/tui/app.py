@@ -11,6 +11,8 @@ It does not draw panes (console/tui/screens/desk.py does). What it owns:
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 from collections.abc import Callable, Iterable
 
@@ -51,8 +53,9 @@ class EdgeDeskApp(App):
 
     def __init__(self, control: Control, config: DeskConfig | None = None, *,
                  clock_ms: Callable[[], int] = _wall_clock_ms,
-                 wait_stopped: Callable[[float], bool] | None = None) -> None:
+                 wait_stopped: Callable[[float], bool] | None = None, tune_gc: bool = False) -> None:
         super().__init__()
+        self._tune_gc = tune_gc
         self.control = control
         self.config = config or DeskConfig()
         self.clock_ms = clock_ms
@@ -74,6 +77,22 @@ class EdgeDeskApp(App):
     def on_mount(self) -> None:
         self._apply_keymap(self.config.ui.keys)
         self.bridge = EngineBridge(self.control, self)
+        if self._tune_gc:
+            self.call_after_refresh(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        """Move everything alive after start-up (modules, widgets, styles) out of the collector's reach.
+
+        A full (generation 2) collection walks every tracked object; with the desk's thousands of
+        widget and style objects that took 50-100 ms, long enough to stall the UI loop and key presses
+        while books stream (bench/ui.py). Frozen objects are never collected, so only the desk's own
+        process does this (run_desk), not every app a test creates.
+        """
+        gc.collect()
+        gc.freeze()
+        # the kernel and io threads run Python too: hand the GIL back to the UI thread every 1 ms
+        # (default 5 ms), so a key press or a frame does not queue behind several 5 ms slices
+        sys.setswitchinterval(0.001)
 
     def on_unmount(self) -> None:
         if self.bridge is not None:

@@ -48,7 +48,7 @@ def run_desk(config: DeskConfig, *, home: str | None = None) -> int:
     try:
         engine = build_engine(config, home=base)
         engine.start()
-        app = EdgeDeskApp(engine.control, config, wait_stopped=engine.kernel.finished.wait)
+        app = EdgeDeskApp(engine.control, config, wait_stopped=engine.kernel.finished.wait, tune_gc=True)
         app.run()
         return int(app.return_code or 0)
     except Exception as exc:

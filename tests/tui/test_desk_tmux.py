@@ -1,6 +1,8 @@
 """The desk in a real terminal: `edgedesk` run inside tmux at 80x24, driven with send-keys, read with
-capture-pane, as a user over ssh would see it. The desk starts its own built-in exchange; another
-account on that exchange makes a market so the book on screen is live; `q` must leave nothing running.
+capture-pane, as a user over ssh would see it. The desk starts its own built-in exchange and `q` must
+leave nothing running. With the default config (the living world) books must be on screen within a few
+seconds; on a quiet exchange (world off, demo markets) another account's quotes must stream onto the
+screen exactly.
 
 tmux must be installed (`make test` installs it when missing; this test installs nothing).
 """
@@ -79,10 +81,42 @@ def maker_client(home: Path) -> httpx.Client:
     return httpx.Client(base_url=base_url, auth=KalshiAuth(signer), timeout=10)
 
 
-def test_desk_in_tmux_shows_live_books_takes_keys_and_quits_cleanly(tmp_path):
+def quit_and_check_nothing_left(term: Tmux, home: Path) -> None:
+    term.keys("q")
+    deadline = time.monotonic() + 20
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not term.alive(), f"the desk did not quit on q; screen:\n{term.screen()}"
+    time.sleep(0.5)
+    assert processes_mentioning(str(home)) == [], "something the desk started is still running"
+
+
+QUOTES = re.compile(r"\b(\S+-\S+)\s+K\s+\S+\s+(\d\.\d\d)\s+(\d\.\d\d)\s+\d\.\d\d")
+
+
+def test_make_run_shows_live_books_within_seconds_and_quits_cleanly(tmp_path):
+    home = tmp_path / "home"
+    term = Tmux(80, 24, f"env EDGEDESK_HOME={home} TERM=xterm-256color {EDGEDESK}")  # the default config
+    try:
+        started = time.monotonic()
+        screen = term.wait_for(lambda s: "MANUAL" in s and QUOTES.search(s), timeout_s=20,
+                               what="markets with a bid and an ask")
+        elapsed = time.monotonic() - started
+        print(f"live books on screen {elapsed:.1f} s after start (exchange child, engine, desk)")
+        assert elapsed < 10, f"books took {elapsed:.1f} s to appear"
+        ticker = QUOTES.search(screen).group(1)
+        term.keys("2")
+        term.wait_for(lambda s: f"Book {ticker}" in s and re.search(r"spread \d\.\d\d", s), what="the ladder")
+        quit_and_check_nothing_left(term, home)
+    finally:
+        term.kill()
+
+
+def test_desk_in_tmux_streams_quotes_takes_keys_and_quits_cleanly(tmp_path):
     home = tmp_path / "home"
     config = tmp_path / "config.toml"
-    config.write_text('[ui]\nexit_policy = "cancel"\ntheme = "ansi"\n', encoding="utf-8")
+    config.write_text('[sim]\nworld = false\ndemo_markets = true\n\n[ui]\nexit_policy = "cancel"\ntheme = "ansi"\n',
+                      encoding="utf-8")
     term = Tmux(80, 24, f"env EDGEDESK_HOME={home} TERM=xterm-256color {EDGEDESK} --config {config}")
     try:
         started = time.monotonic()
@@ -109,13 +143,7 @@ def test_desk_in_tmux_shows_live_books_takes_keys_and_quits_cleanly(tmp_path):
         term.wait_for(lambda s: "Keys" in s and "flatten" in s, what="the help screen")
         term.keys("Escape")  # a lone ESC: wait before the next key, or the terminal reads ESC q as alt+q
         term.wait_for(lambda s: "Keys" not in s, what="the help screen closing")
-        term.keys("q")
-        deadline = time.monotonic() + 20
-        while term.alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not term.alive(), f"the desk did not quit on q; screen:\n{term.screen()}"
-        time.sleep(0.5)
-        assert processes_mentioning(str(home)) == [], "something the desk started is still running"
+        quit_and_check_nothing_left(term, home)
     finally:
         term.kill()
     assert os.path.exists(home / "journal.sqlite")

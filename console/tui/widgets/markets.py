@@ -39,6 +39,7 @@ class MarketsPane(Vertical):
         self.query_text = ""
         self._snap = DeskSnapshot()
         self._selected: str | None = None
+        self._details = ""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search: ticker, title, venue, category", id="search", compact=True)
@@ -59,9 +60,15 @@ class MarketsPane(Vertical):
         if ticker != self._selected:
             self._selected = ticker
             self.post_message(self.Selected(ticker))
-        self.query_one("#market-details", Static).update(market_details(self._snap, ticker))
+        details = market_details(self._snap, ticker)
+        if details != self._details:
+            # one fixed line: skip the layout pass (a full-screen layout costs milliseconds under load)
+            self._details = details
+            self.query_one("#market-details", Static).update(details, layout=False)
         shown, total = self.table.row_count, len(self._snap.markets)
-        self.border_subtitle = f"{shown} of {total} match" if self.query_text else f"{total} markets"
+        subtitle = f"{shown} of {total} match" if self.query_text else f"{total} markets"
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
 
     def select(self, ticker: str) -> bool:
         """Put the cursor on `ticker` (clearing a search that hides it)."""

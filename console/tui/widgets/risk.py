@@ -73,7 +73,7 @@ class RiskPane(Vertical):
     """Meters text plus the P&L sparkline."""
 
     DEFAULT_CSS = """
-    RiskPane > #risk-text { height: auto; }
+    RiskPane > #risk-text { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     RiskPane > Sparkline { height: 1fr; min-height: 1; }
     """
 
@@ -89,8 +89,10 @@ class RiskPane(Vertical):
     def show(self, snap: DeskSnapshot) -> None:
         markup = risk_markup(snap)
         if markup != self._markup:
+            # a layout pass only when the number of lines changes (meters come or go), not on every value
+            layout = markup.count("\n") != self._markup.count("\n")
             self._markup = markup
-            self.query_one("#risk-text", Static).update(Content.from_markup(markup))
+            self.query_one("#risk-text", Static).update(Content.from_markup(markup), layout=layout)
         if snap.pnl_today != self._pnl:
             self._pnl = snap.pnl_today
             # the sparkline draws shapes only: a float view of exact marks is fine here

@@ -67,4 +67,4 @@ class StatusLine(Static):
         markup = status_markup(snap, now_ms, flatten_pending=flatten_pending)
         if markup != self._markup:
             self._markup = markup
-            self.update(Content.from_markup(markup))
+            self.update(Content.from_markup(markup), layout=False)  # one line, fixed: no layout pass
