@@ -73,12 +73,12 @@ def desk_snapshot(version: int = 1) -> DeskSnapshot:
         PositionRow("KXHIGHNY-26OCT29-B62", 1500, 2000, 2200, -4 * DOLLAR, 3_000_000, 90_000, 3_000_000,
                     FIXED_NOW_MS + 15 * 3_600_000),
     )
-    risk = (
-        RiskMeter("exposure", 41_450_000, 5000 * DOLLAR, "$"),
-        RiskMeter("max market", 21_050_000, 1000 * DOLLAR, "$"),
-        RiskMeter("daily loss", 212 * DOLLAR, 250 * DOLLAR, "$"),
-        RiskMeter("drawdown", 96 * DOLLAR, 400 * DOLLAR, "$"),
-        RiskMeter("order rate", 14, 120, "/min"),
+    risk = (  # units as the engine publishes them: dollars, whole contracts, fractions, per minute
+        RiskMeter("total exposure", 41.45, 5000, "$"),
+        RiskMeter("day P&L", -212.0, -250, "$"),
+        RiskMeter("drawdown", 96.0, 400, "$"),
+        RiskMeter("largest position", 50.0, 500, "contracts"),
+        RiskMeter("orders", 14, 120, "/min"),
         RiskMeter("venue errors", 0.01, 0.05, "%"),
     )
     pnl = tuple(int(1_000_000 * v) for v in (0, 3, 5, 2, -4, -9, -6, 1, 8, 12, 10, 15, 19, 17, 21, 18, 20, 22))

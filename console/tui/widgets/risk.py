@@ -3,8 +3,9 @@
 Meters come from the snapshot (`RiskMeter(name, value, limit, unit)`): exposure against each limit,
 daily loss against the kill level, drawdown, order rate, venue error rate. Each is a bar that turns
 `$risk-warn` from 80% of its limit and `$risk-breach` at the limit, with the numbers beside it (the
-numbers, not only the colour, carry the meaning). Units: "$" values are micro-dollars, "contracts"
-are hundredths of a contract, "%" values are fractions, "/min" plain numbers.
+numbers, not only the colour, carry the meaning). Units as the engine publishes them: "$" values are
+dollars, "contracts" whole contracts, "%" fractions, "/min" and anything else plain numbers. A negative
+limit is a floor (day P&L against the daily loss kill level): only the loss counts toward it.
 """
 
 from __future__ import annotations
@@ -24,25 +25,35 @@ WARN_FRACTION = 0.8
 
 def meter_value(value: int | float, unit: str) -> str:
     if unit == "$":
-        return fmt.money(int(value))
-    if unit == "contracts":
-        return fmt.count(int(value))
+        sign = "-" if value < 0 else ""
+        return f"{sign}${abs(value):,.2f}"  # display only; the engine's money stays exact
     if unit == "%":
         return fmt.pct(float(value))
-    return f"{value:g}{unit}" if isinstance(value, float) else f"{value}{unit}"
+    number = f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+    return f"{number}{unit}" if unit.startswith("/") else f"{number} {unit}"
+
+
+def used_fraction(meter: RiskMeter) -> float:
+    """How much of the limit is used, 0..1: a negative limit is a floor (only going below it counts)."""
+    if not meter.limit:
+        return 0.0
+    if meter.limit < 0:
+        return min(max(0.0, -meter.value) / -meter.limit, 1.0)
+    return min(abs(meter.value) / meter.limit, 1.0)
 
 
 def meter_level(meter: RiskMeter) -> str:
     """ok / warn / breach, from the value against the limit."""
-    if meter.limit and abs(meter.value) >= abs(meter.limit):
+    fraction = used_fraction(meter)
+    if meter.limit and fraction >= 1.0:
         return "breach"
-    return "warn" if meter.fraction >= WARN_FRACTION else "ok"
+    return "warn" if fraction >= WARN_FRACTION else "ok"
 
 
 def meter_markup(meter: RiskMeter, name_width: int) -> str:
     level = meter_level(meter)
     var = {"ok": "risk-ok", "warn": "risk-warn", "breach": "risk-breach"}[level]
-    filled = round(meter.fraction * BAR_WIDTH)
+    filled = round(used_fraction(meter) * BAR_WIDTH)
     bar = "█" * filled + "░" * (BAR_WIDTH - filled)
     flag = " BREACH" if level == "breach" else ""
     return (f"{_esc(meter.name).ljust(name_width)} [${var}]{bar}[/] "
