@@ -147,6 +147,11 @@ class EdgeDeskApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_help_quit(self) -> None:
+        # ctrl+c does not quit a trading desk by accident; say what does
+        self.notify(f"q quits (exit policy: {self.config.ui.exit_policy}); ctrl+k flattens everything",
+                    title="Quit?")
+
     async def action_quit(self) -> None:
         # every way out (palette "Quit" included) goes through the exit policy
         self.action_quit_desk()

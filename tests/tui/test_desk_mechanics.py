@@ -226,3 +226,27 @@ async def test_fixed_clock_keeps_time_left_deterministic():
         assert engine.clock() == FIXED_NOW_MS
         text = screen_text(app)
         assert "24s" in text and "9s" in text
+
+
+async def test_palette_offers_themes_and_actions():
+    async with fake_desk() as (app, pilot, engine):
+        await pilot.press("ctrl+p")
+        await settle(pilot, 0.2)
+        await pilot.press(*"theme: light")
+        await settle(pilot, 0.4)
+        await pilot.press("enter")
+        assert await until(pilot, lambda: app.theme == "light")
+        await pilot.press("ctrl+p")
+        await settle(pilot, 0.2)
+        await pilot.press(*"flatten everything")
+        await settle(pilot, 0.4)
+        await pilot.press("enter")
+        assert await until(pilot, lambda: engine.seen(Flatten))
+
+
+async def test_ctrl_c_does_not_quit_and_says_what_does():
+    async with fake_desk() as (app, pilot, engine):
+        await pilot.press("ctrl+c")
+        await settle(pilot, 0.2)
+        assert app.is_running and engine.shutdown_policy is None
+        assert any("q quits" in n.message for n in app._notifications)
