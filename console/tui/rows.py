@@ -136,7 +136,8 @@ def proposal_rows(snap: DeskSnapshot, now_ms: int, strategy: str | None = None) 
             continue
         left = fmt.seconds_left(p.expires_ms, now_ms)
         expired = left == "expired"
-        rows[p.intent_id] = (("exp" if expired else left, "risk-breach" if expired else "risk-ok"), p.ticker, _side_cell(p.side),
+        ttl = ("exp", "risk-breach") if expired else (left, "risk-ok")
+        rows[p.intent_id] = (ttl, p.ticker, _side_cell(p.side),
                              fmt.price(p.price), fmt.count(p.count), _edge_cell(p.edge_after_fees), p.strategy,
                              p.reason)
     return rows

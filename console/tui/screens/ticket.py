@@ -54,10 +54,12 @@ def ticket_defaults(snap: DeskSnapshot, ticker: str, side: Side) -> TicketDefaul
     touch = best_ask if side is Side.BID else best_bid
     edge = next((e for e in snap.edges if e.ticker == ticker), None)
     count = edge.suggested_count if edge and edge.side is side and edge.suggested_count > 0 else COUNT_PER_CONTRACT
-    parts = [f"YES bid {fmt.price(best_bid[0]) if best_bid else '-'} / ask {fmt.price(best_ask[0]) if best_ask else '-'}"]
+    bid_text = fmt.price(best_bid[0]) if best_bid else "-"
+    ask_text = fmt.price(best_ask[0]) if best_ask else "-"
+    parts = [f"YES bid {bid_text} / ask {ask_text}"]
     if edge is not None:
-        parts.append(f"model {edge.model} p={edge.model_prob * 100:.1f}% edge {fmt.pct(edge.edge_after_fees, signed=True)}"
-                     f" ({edge.signal})")
+        edge_text = fmt.pct(edge.edge_after_fees, signed=True)
+        parts.append(f"model {edge.model} p={edge.model_prob * 100:.1f}% edge {edge_text} ({edge.signal})")
     return TicketDefaults(ticker, side, touch[0] if touch else None, count, "  ".join(parts))
 
 

@@ -2,8 +2,9 @@
 
 Asks sit above the spread line (best ask nearest it), bids below (best bid nearest it), each level with
 its price, size and a depth bar scaled to the largest level shown (one set of columns for both sides, so
-the ladder stays readable in a 36-column pane; colour and the spread line tell the sides apart). The YES view shows the canonical book; the
-NO view derives NO prices for display only (a YES ask at p is a NO bid at 1 - p, so the sides swap).
+the ladder stays readable in a 36-column pane; colour and the spread line tell the sides apart). The
+YES view shows the canonical book; the NO view derives NO prices for display only (a YES ask at p is a
+NO bid at 1 - p, so the sides swap).
 The desk's own resting orders are marked with a diamond and their remaining size beside their level.
 `show()` only swaps in the new rows and asks for a repaint; `render_line` builds one `Strip` per
 visible line, so a burst of snapshots costs at most one cheap redraw per frame and never blocks keys.
