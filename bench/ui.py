@@ -216,6 +216,9 @@ def parent(args: argparse.Namespace) -> int:
             return 1
         r = json.loads(result_path.read_text(encoding="utf-8"))
     rate = r["posted"] / r["seconds"]
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at the end (other processes compete for the "
+          "same cores; the figures include their effect)")
     print(f"desk {width}x{height} on a pty; engine kernel with {r['markets']} markets; "
           f"{r['posted']:,} book updates in {r['seconds']} s ({rate:,.0f}/s); "
           f"{r['snapshots_seen']} snapshots drawn; terminal output {written / r['seconds'] / 1e6:.2f} MB/s")
