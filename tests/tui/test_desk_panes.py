@@ -32,8 +32,9 @@ def test_daily_loss_meter_counts_losses_only_and_breaches_at_the_kill_level():
     assert used_fraction(winning) == 0 and meter_level(winning) == "ok"
     assert meter_level(losing) == "warn" and meter_level(killed) == "breach"
     assert "BREACH" in meter_markup(killed, 10) and "-$260.00 / -$250.00" in meter_markup(killed, 10)
-    assert "14/min / 120/min" in meter_markup(RiskMeter("orders", 14, 120, "/min"), 8)
-    assert "0 orders / 1 orders" in meter_markup(RiskMeter("unknown orders", 0, 1, "orders"), 8)
+    assert "14 / 120/min" in meter_markup(RiskMeter("orders", 14, 120, "/min"), 8)
+    assert "0 / 1 orders" in meter_markup(RiskMeter("unknown orders", 0, 1, "orders"), 8)
+    assert "50 / 500 contracts" in meter_markup(RiskMeter("largest position", 50.0, 500, "contracts"), 8)
 
 
 def test_status_line_modes_flattening_and_the_cost():

@@ -19,18 +19,26 @@ from console.engine.control import DeskSnapshot, Mode, RiskMeter
 from console.tui import format as fmt
 from console.tui.widgets.status import MODE_VAR, _esc
 
-BAR_WIDTH = 12
+BAR_WIDTH = 10
 WARN_FRACTION = 0.8
 
 
 def meter_value(value: int | float, unit: str) -> str:
+    """One number in its unit's form; plain units (contracts, /min, orders) come without the unit."""
     if unit == "$":
         sign = "-" if value < 0 else ""
         return f"{sign}${abs(value):,.2f}"  # display only; the engine's money stays exact
     if unit == "%":
         return fmt.pct(float(value))
-    number = f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
-    return f"{number}{unit}" if unit.startswith("/") else f"{number} {unit}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+
+
+def meter_numbers(meter: RiskMeter) -> str:
+    """"$212.00 / $250.00", "1.0% / 5.0%", "14 / 120/min", "50 / 500 contracts": the unit once."""
+    pair = f"{meter_value(meter.value, meter.unit)} / {meter_value(meter.limit, meter.unit)}"
+    if meter.unit in ("$", "%") or not meter.unit:
+        return pair
+    return pair + (meter.unit if meter.unit.startswith("/") else f" {meter.unit}")
 
 
 def used_fraction(meter: RiskMeter) -> float:
@@ -57,8 +65,7 @@ def meter_markup(meter: RiskMeter, name_width: int) -> str:
     bar = "█" * filled + "░" * (BAR_WIDTH - filled)
     flag = " BREACH" if level == "breach" else ""
     return (f"{_esc(meter.name).ljust(name_width)} [${var}]{bar}[/] "
-            f"{meter_value(meter.value, meter.unit)} / {meter_value(meter.limit, meter.unit)}"
-            f"[b ${var}]{flag}[/]")
+            f"{meter_numbers(meter)}[b ${var}]{flag}[/]")
 
 
 def risk_markup(snap: DeskSnapshot) -> str:
