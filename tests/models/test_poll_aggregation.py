@@ -60,15 +60,17 @@ def _generated(seed: int) -> tuple[list[Poll], dict[str, float], dict[str, float
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_average_recovers_the_truth_of_generated_polls(seed: int) -> None:
     polls, truth, house = _generated(seed)
-    agg = aggregate_polls(observations(polls), AS_OF, AggregateParams(drift_var_per_day=0.0))
-    # polls alone cannot see an error common to every pollster: the target is truth + the mean house effect
-    common = float(np.mean(list(house.values())))
+    static = AggregateParams(national_drift_var_per_day=0.0, race_drift_var_per_day=0.0)
+    agg = aggregate_polls(observations(polls), AS_OF, static)
+    est = np.array([agg.house_effects[f"{h}|lv"] for h in house])
+    truth_house = np.array(list(house.values()))
+    # polls alone cannot see an error common to every pollster: what they can see is truth + that common part
+    common = float(truth_house.mean() - est.mean())
     z = [(agg.races[r].value - truth[r] - common) / agg.races[r].sd for r in truth]
     assert max(abs(x) for x in z) < 3.5, z
     assert 0.3 < float(np.std(z)) < 1.5  # the stated standard errors are the right size
-    est = [agg.house_effects[f"{h}|lv"] for h in house]
-    assert np.corrcoef(est, list(house.values()))[0, 1] > 0.8
-    assert abs(sum(est)) < 1e-9  # centred
+    assert np.corrcoef(est, truth_house)[0, 1] > 0.8
+    assert np.max(np.abs((est - est.mean()) - (truth_house - truth_house.mean()))) < 1.0
 
 
 def test_house_effects_are_removed_from_a_race_polled_by_one_firm() -> None:
@@ -78,9 +80,9 @@ def test_house_effects_are_removed_from_a_race_polled_by_one_firm() -> None:
     polls += [_poll(f"R{i}", m, pollster="B", n=4000) for i, m in enumerate(margins)]
     polls += [_poll("X", 5.0, pollster="A", n=2000)]
     agg = aggregate_polls(observations(polls), AS_OF, AggregateParams(nonsampling_sd=0.1))
-    # noiseless polls: only the random-effect prior (sd 1.5) shrinks the 3-point gap a little
+    # near-noiseless polls: only the random-effect prior (sd 1.5) shrinks the 3-point gap a little
     assert agg.house_effects["A|lv"] - agg.house_effects["B|lv"] == pytest.approx(3.0, abs=0.5)
-    assert agg.races["X"].value == pytest.approx(5.0 - agg.house_effects["A|lv"], abs=1e-9)
+    assert agg.races["X"].value == pytest.approx(5.0 - agg.house_effects["A|lv"], abs=1e-4)
     assert agg.races["X"].value < 4.0
 
 
@@ -120,7 +122,7 @@ def test_forecast_races_end_to_end_from_polls() -> None:
 def test_approval_polls_are_their_own_quantity() -> None:
     ap = [ApprovalPoll("A", "a", 1500, AS_OF - dt.timedelta(days=3), AS_OF - dt.timedelta(days=1), 42, 53)]
     agg = aggregate_polls(observations(ap), AS_OF)
-    assert agg.races["approval"].value == pytest.approx(100 * 42 / 95)
+    assert agg.races["approval"].value == pytest.approx(100 * 42 / 95, abs=0.01)
     assert set(agg.house_effects) == {"approval:A|a"}
 
 
@@ -147,3 +149,23 @@ def test_ensemble_hands_over_from_fundamentals_to_polls() -> None:
     late = race_forecast(RaceAverage("R", 2.0, 0.8, 40, AS_OF), 2)
     assert blend(early, prior).poll_weight < 0.5 < blend(late, prior).poll_weight
     assert blend(None, prior).poll_weight == 0.0 and blend(polls, None).poll_weight == 1.0
+
+
+def test_a_pile_of_stale_polls_does_not_outvote_fresh_ones() -> None:
+    # twenty polls at +10 from 25 days ago pin down where the race WAS; drift since then is common to all of
+    # them, so two fresh polls at 0 still carry most of the weight (a naive average would say about +8)
+    old = [_poll("R", 10.0, days_ago=25, pollster=f"O{i % 4}") for i in range(20)]
+    fresh = [_poll("R", 0.0, days_ago=1, pollster=f"O{i}") for i in range(2)]
+    avg = aggregate_polls(observations(old + fresh), AS_OF, AggregateParams(house_sd=1e-3)).races["R"]
+    assert avg.value < 4.0 and avg.sd > 1.5
+
+
+def test_generic_ballot_moves_every_race_through_the_national_swing() -> None:
+    races = [_poll(r, m, days_ago=20, pollster="A") for r, m in (("R1", 2.0), ("R2", -4.0)) for _ in range(3)]
+    early = [_poll(GENERIC, 0.0, days_ago=20, pollster="B") for _ in range(5)]
+    late = [_poll(GENERIC, 6.0, days_ago=2, pollster="B") for _ in range(8)]
+    before = aggregate_polls(observations(races + early), AS_OF).races
+    after = aggregate_polls(observations(races + early + late), AS_OF).races
+    for race in ("R1", "R2"):
+        assert after[race].value - before[race].value > 3.0
+    assert after["R1"].shared_sd > 0 and after["R1"].shared_sd <= after["R1"].sd
