@@ -138,10 +138,10 @@ def race_forecast(avg: RaceAverage, days_to_election: float,
 
 
 def forecast_races(polls: Sequence[Poll], as_of: dt.date, election_day: dt.date, *,
-                   quality: Mapping[str, float] | None = None, aggregate: AggregateParams = AggregateParams(),
+                   quality: Mapping[str, float] | None = None, aggregate: AggregateParams | None = None,
                    errors: ElectionErrorParams = ElectionErrorParams()) -> dict[str, RaceForecast]:
     """Every race's forecast from its polls (generic ballot polls help estimate the house effects)."""
-    agg = aggregate_polls(observations(polls, quality), as_of, aggregate)
+    agg = aggregate_polls(observations(polls, quality), as_of, aggregate or AggregateParams())
     days = (election_day - as_of).days
     return {r: race_forecast(a, days, errors) for r, a in agg.races.items() if r not in (GENERIC, APPROVAL)}
 
