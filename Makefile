@@ -26,7 +26,12 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(PY) bench/exchange.py
+	$(PY) bench/exchange.py --http
+	$(PY) bench/sim_cpu.py
+	$(PY) bench/book.py
+	$(PY) bench/feed.py
+	$(PY) bench/models.py
+	$(PY) bench/ui.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
