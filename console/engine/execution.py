@@ -94,17 +94,19 @@ class Execution:
             if desk.mode is Mode.MANUAL:
                 self._propose(slot, intent)
                 continue
-            intent_id = self._record_intent(intent)
-            self._send_checked(intent, intent_id, slot)
+            self._send_checked(intent, slot)
 
     def _busy(self, slot: Slot) -> bool:
         cid = self.slots.get(slot)
         order = self.desk.orders.get(cid) if cid else None
         return order is not None and order.state in (OrderState.PENDING, OrderState.UNKNOWN)
 
-    def _record_intent(self, intent: Intent) -> str:
+    def _new_intent_id(self) -> str:
+        return f"i{self.desk.session}-{next(self._intent_ids)}"
+
+    def _record_intent(self, intent: Intent, intent_id: str | None = None) -> str:
         desk = self.desk
-        intent_id = f"i{desk.session}-{next(self._intent_ids)}"
+        intent_id = intent_id or self._new_intent_id()
         record = IntentRecord(intent_id, desk.now_ms, intent.ticker, intent.side, intent.price, intent.count,
                               intent.strategy, intent.reason, intent.model_probability,
                               round(intent.edge_after_fees * 1_000_000), intent.ttl_ms)
@@ -123,10 +125,14 @@ class Execution:
                                               message=rejection.message if rejection else message,
                                               client_order_id=client_order_id)
 
-    def _send_checked(self, intent: Intent, intent_id: str, slot: Slot) -> Order | None:
+    def _send_checked(self, intent: Intent, slot: Slot) -> Order | None:
+        """AUTO: gate, send, then journal the intent and the decision (only the order itself must be in
+        the journal before its request leaves; the rest waits so the order leaves sooner)."""
+        intent_id = self._new_intent_id()
         rejection = self.check(intent.ticker, intent.side, intent.price, intent.count, intent.strategy,
                                intent.reduce_only)
         if rejection is not None:
+            self._record_intent(intent, intent_id)
             self._decision(intent_id, "risk_rejected", rejection)
             if self._last_rejection.get(slot) != rejection.rule:
                 self._last_rejection[slot] = rejection.rule
@@ -137,6 +143,7 @@ class Execution:
                           time_in_force=intent.time_in_force, post_only=intent.post_only,
                           reduce_only=intent.reduce_only)
         self.slots[slot] = order.client_order_id
+        self._record_intent(intent, intent_id)
         self._decision(intent_id, "sent", client_order_id=order.client_order_id)
         return order
 
@@ -334,7 +341,7 @@ class Execution:
             if desk.mode is Mode.MANUAL:
                 self._propose(slot, intent)
                 return
-            self._send_checked(intent, self._record_intent(intent), slot)
+            self._send_checked(intent, slot)
             return
         assert order is not None
         if order.state in (OrderState.PENDING, OrderState.UNKNOWN) or cid in self.amending or order.cancel_requested:

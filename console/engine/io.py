@@ -25,6 +25,7 @@ from typing import Any
 
 from console.domain.fees import KalshiFees
 from console.engine import messages as m
+from console.engine.fastlane import FastLane, NotSent, Unclear
 from console.venues.errors import AuthError, NotFound, OrderRejected, OutcomeUnknown, RateLimited, VenueError
 from console.venues.kalshi import codec_rest as r
 
@@ -41,8 +42,12 @@ class IoThread:
     """
 
     def __init__(self, make_rest: Callable[[], Any], make_ws: Callable[[Callable[[object], None]], Any] | None,
-                 post: Callable[[object], None], *, name: str = "edgedesk-io") -> None:
+                 post: Callable[[object], None], *, name: str = "edgedesk-io", fast_orders: bool = True,
+                 order_timeout_s: float = 5.0) -> None:
         self.make_rest = make_rest
+        self.fast_orders = fast_orders
+        self.fastlane: FastLane | None = None
+        self.order_timeout_s = order_timeout_s
         self.make_ws = make_ws
         self.post = post
         self.name = name
@@ -105,6 +110,8 @@ class IoThread:
             self.rest = self.make_rest()
             with contextlib.suppress(VenueError):
                 await self.rest.configure_rate_limits()
+            if self.fast_orders:
+                self.fastlane = FastLane(self.rest, self.order_timeout_s)
             if self.make_ws is not None:
                 self.ws = self.make_ws(self.post)
                 await self.ws.start()
@@ -123,6 +130,8 @@ class IoThread:
         await self._close()
 
     async def _close(self) -> None:
+        if self.fastlane is not None:
+            await self.fastlane.close()
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await self.ws.close()
@@ -145,7 +154,7 @@ class IoThread:
         cid = spec.client_order_id
         sent = time.time()
         try:
-            result = await self.rest.create_order(spec)
+            result = await self._create(spec)
         except OrderRejected as exc:
             self._answer(m.OrderAnswer(cid, None, "rejected", exc.code, str(exc), exc.status, sent), True)
         except (RateLimited, AuthError) as exc:  # the venue did not act on any attempt
@@ -159,6 +168,41 @@ class IoThread:
             self._answer(m.OrderAnswer(cid, None, "unknown", code, str(exc), getattr(exc, "status", 0), sent), False)
         else:
             self._answer(m.OrderAnswer(cid, result, "accepted", sent_wall_s=sent), True)
+
+    async def _create(self, spec: Any) -> r.CreateOrderResult:
+        """The fast lane first (see fastlane.py); the REST client for everything it does not settle."""
+        lane = self.fastlane
+        if lane is not None:
+            sent = time.time()
+            try:
+                return await lane.create(spec)
+            except NotSent:
+                lane.fallbacks += 1
+            except Unclear as exc:
+                lane.fallbacks += 1
+                return await self._after_unclear(spec, sent, str(exc))
+        return await self.rest.create_order(spec)
+
+    async def _after_unclear(self, spec: Any, sent_wall_s: float, reason: str) -> r.CreateOrderResult:
+        """A create that may have been applied: look it up; send it again only if it is conclusively absent."""
+        cid = spec.client_order_id
+        try:
+            if not await self._caught_up(sent_wall_s):
+                raise OutcomeUnknown(f"order {cid} unclear ({reason}) and the venue's portfolio view did not catch "
+                                     "up", client_order_id=cid)
+            found = await self.rest.find_orders_by_client_id(spec.ticker, [cid])
+        except OutcomeUnknown:
+            raise
+        except VenueError as exc:
+            raise OutcomeUnknown(f"order {cid} unclear ({reason}); looking it up failed: {exc}",
+                                 client_order_id=cid) from exc
+        order = found.get(cid)
+        if order is not None:
+            self.rest.stats.recovered_writes += 1
+            return r.CreateOrderResult(order_id=order.order_id, fill_count=order.fill_count,
+                                       remaining_count=order.remaining_count, client_order_id=cid)
+        self.rest.stats.resent_writes += 1
+        return await self.rest.create_order(spec)  # conclusively not placed: the same id again is safe
 
     def _answer(self, answer: object, ok: bool) -> None:
         self.post(answer)

@@ -108,9 +108,12 @@ def config(tickers: Iterable[str], *, risk: dict | None = None, **engine: Any) -
 
 
 def start_engine(account: Account, home: Path, tickers: Iterable[str], *, strategies: Iterable[Strategy] = (),
-                 auto: bool = False, risk: dict | None = None, paper: bool | None = None, **engine: Any) -> Engine:
+                 auto: bool = False, risk: dict | None = None, paper: bool | None = None,
+                 on_event: Callable[[Any], None] | None = None, **engine: Any) -> Engine:
     eng = build_engine(config(tickers, risk=risk, **engine), home=home, venue=account.venue(),
                        strategies=list(strategies), auto=auto, paper=paper)
+    if on_event is not None:
+        eng.control.subscribe(on_event)  # before start: nothing the engine says is missed
     eng.start()
     assert eng.wait_ready(30), "the engine did not finish its start-up reconciliation"
     return eng

@@ -19,9 +19,9 @@ def test_taker_strategy_trades_and_positions_agree_everywhere(sim, tmp_path) -> 
     maker.place(ticker, "ask", "0.4900", "2.00")
     maker.place(ticker, "ask", "0.5500", "5.00")  # above the threshold: never taken
     taker = ThresholdTaker("taker", frozenset({ticker}), buy_at_or_below=5000, count=100, max_position=10_000)
-    eng = start_engine(desk, tmp_path, [ticker], strategies=[taker], auto=True)
     fills: list[Filled] = []
-    eng.control.subscribe(lambda e: fills.append(e) if isinstance(e, Filled) else None)
+    eng = start_engine(desk, tmp_path, [ticker], strategies=[taker], auto=True,
+                       on_event=lambda e: fills.append(e) if isinstance(e, Filled) else None)
     try:
         wait_until(lambda: engine_positions(eng).get(ticker) == 500, what="the taker bought every ask at or below 0.50")
         assert desk.positions() == {ticker: 500}
