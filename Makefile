@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/feed.py
 	$(PY) bench/models.py
 	$(PY) bench/ui.py
+	$(PY) bench/tick_to_order.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
