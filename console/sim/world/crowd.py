@@ -1,11 +1,15 @@
 """The crowd's view: what the market makers believe, a lagged and noisy version of the public information.
 
 For each hidden quantity the crowd keeps an estimate = lagged part + noise part:
-- the lagged part follows a target with an exponential lag; the target is the truth plus the error
-  of the public data (elections: margin + 0.8 x the polls' shared error; weather: the latest NWS
-  forecast high; CPI: the consensus mean);
+- the lagged part follows a target with an exponential lag; the target is made from the public data
+  (weather: the latest NWS forecast high; CPI: the consensus mean). Races: the crowd reads the same
+  public polls as everyone but naively, a recency-weighted raw average of the published margins
+  (exponential weights by publication time, no house-effect or population correction, so it carries
+  the polls' full shared error and their mix of house effects and lags the drift since fieldwork),
+  plus a persistent crowd bias per race (an Ornstein-Uhlenbeck walk in points of margin, slow to
+  revert). The House view follows the truth plus 0.8 x the generic ballot's shared error;
 - the noise part is an Ornstein-Uhlenbeck process (weather: sd 0.35 x the published spread) plus kicks: when a poll is published the crowd
-  over-reacts by 0.3 x (poll margin - its target), and that kick decays with the noise.
+  over-reacts by 0.3 x (poll margin - its naive average), and that kick decays with the noise.
 Probabilities are then computed with the same formulas as the truth (the crowd knows the variance
 schedules), except that weather uses the published spread x 0.85 (the crowd is overconfident), and
 finally bent by the favourite-longshot bias: logit(p) x 0.88 (longshots overpriced, favourites cheap).
@@ -24,14 +28,17 @@ from dataclasses import dataclass
 
 from console.sim.world.feed import DataFeed, Release
 from console.sim.world.scalars import WeatherTruth
-from console.sim.world.simtime import MINUTE_MS
+from console.sim.world.simtime import DAY_MS, MINUTE_MS
 from console.sim.world.truth import ElectionTruth, ScalarTruth, bucket_prob
 from console.sim.world.universe import MarketSpec, weather_day_of, weather_peak_ms
 
 
 @dataclass(frozen=True)
 class CrowdParams:
-    poll_error_weight: float = 0.8  # share of the polls' shared error the crowd believes
+    poll_error_weight: float = 0.8  # House view: share of the generic ballot's shared error the crowd believes
+    poll_memory_days: float = 6.0  # races: time constant of the crowd's recency weights on published polls
+    race_bias_sd: float = 1.0  # races: the crowd's own persistent bias, points of margin (stationary sd)
+    race_bias_reversion_days: float = 10.0
     election_lag_min: float = 45.0
     election_noise_sd: float = 1.0  # points of margin
     noise_reversion_min: float = 720.0
@@ -75,6 +82,16 @@ class Crowd:
                  rng: random.Random, params: CrowdParams | None = None) -> None:
         self.election, self.weather, self.cpi, self.feed, self.rng = election, weather, cpi, feed, rng
         self.p = p = params or CrowdParams()
+        # naive poll averages: decayed sums of weights and weighted margins, seeded with what is already out
+        self._poll_w = {key: 0.0 for key in election.race_specs}
+        self._poll_wx = {key: 0.0 for key in election.race_specs}
+        t0 = election.cal.start_ms
+        for poll in feed.published:
+            if poll.race in self._poll_w:
+                d, r = poll.shares["D"], poll.shares["R"]
+                self._add_poll(poll.race, 100.0 * (d - r) / max(1, d + r),
+                               math.exp(-max(0, t0 - poll.published_ms) / (p.poll_memory_days * DAY_MS)))
+        self.race_bias = {key: rng.gauss(0.0, p.race_bias_sd) for key in election.race_specs}
         self.races = {key: _Belief(self._race_target(key), rng.gauss(0.0, p.election_noise_sd))
                       for key in election.race_specs}
         self.house = _Belief(self._house_target(), rng.gauss(0.0, p.election_noise_sd))
@@ -101,9 +118,20 @@ class Crowd:
         rem = e.national.remaining(t_ms) + e.house_factor.remaining(t_ms)
         return math.sqrt(rem / self._house_rem_at_close) if self._house_rem_at_close > 0 else 0.0
 
+    def _add_poll(self, key: str, margin: float, weight: float = 1.0) -> None:
+        self._poll_w[key] += weight
+        self._poll_wx[key] += weight * margin
+
+    def poll_average(self, key: str) -> float | None:
+        """The crowd's naive recency-weighted average of the race's published poll margins."""
+        w = self._poll_w[key]
+        return self._poll_wx[key] / w if w > 1e-9 else None
+
     def _race_target(self, key: str) -> float:
-        bias = self.feed.b_national + self.feed.b_state[key]
-        return self.election.margin(key) + self.p.poll_error_weight * bias
+        avg = self.poll_average(key)
+        if avg is None:  # no poll yet: the race's public base margin
+            avg = self.election.race_specs[key].base_margin
+        return avg + self.race_bias[key]
 
     def _house_target(self) -> float:
         e = self.election
@@ -112,6 +140,13 @@ class Crowd:
     def update(self, t_ms: int, dt_ms: int) -> None:
         """Move every belief toward its target by one truth tick."""
         p, rng = self.p, self.rng
+        forget = math.exp(-dt_ms / (p.poll_memory_days * DAY_MS))
+        drift = math.exp(-dt_ms / (p.race_bias_reversion_days * DAY_MS))
+        drift_sd = p.race_bias_sd * math.sqrt(1.0 - drift * drift)
+        for key in self.race_bias:
+            self._poll_w[key] *= forget
+            self._poll_wx[key] *= forget
+            self.race_bias[key] = self.race_bias[key] * drift + drift_sd * rng.gauss(0.0, 1.0)
         for key, belief in self.races.items():
             belief.step(rng, self._race_target(key), dt_ms, p.election_lag_min, p.election_noise_sd,
                         p.noise_reversion_min)
@@ -137,7 +172,10 @@ class Crowd:
             return
         w = self.p.poll_reaction
         if release.key in self.races:
-            self.races[release.key].noise += w * (release.value - self._race_target(release.key))
+            # over-react to the news relative to the old view, then fold the poll into the average
+            avg = self.poll_average(release.key)
+            self.races[release.key].noise += w * (release.value - (release.value if avg is None else avg))
+            self._add_poll(release.key, release.value)
         elif release.key == "generic":
             self.house.noise += w * (release.value - self._house_target())
 
