@@ -37,6 +37,20 @@ class Account:
         self.client = httpx.Client(base_url=sim.base_url, auth=KalshiAuth(self.signer), timeout=10)
         self.sim = sim
 
+    def get(self, path: str, **params: Any) -> dict:
+        """A signed GET that rides out the faults a test may have switched on (429, 5xx, dropped answers)."""
+        for _ in range(50):
+            try:
+                r = self.client.get(path, params=params)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if r.status_code == 200:
+                return r.json()
+            assert r.status_code in (429, 500, 502, 503, 504), f"GET {path}: {r.status_code} {r.text}"
+            time.sleep(0.05)
+        raise AssertionError(f"GET {path} kept failing")
+
     def venue(self) -> KalshiVenue:
         return KalshiVenue("sim", self.sim.base_url, self.sim.ws_url, self.signer, "test account", 5.0)
 
@@ -56,7 +70,7 @@ class Account:
             params: dict[str, Any] = {"limit": 1000}
             if cursor:
                 params["cursor"] = cursor
-            body = self.client.get("/portfolio/positions", params=params).json()
+            body = self.get("/portfolio/positions", **params)
             for p in body["market_positions"]:
                 count = round(float(p["position_fp"]) * 100)
                 if count:
@@ -72,7 +86,7 @@ class Account:
             query = {"limit": 1000, **params}
             if cursor:
                 query["cursor"] = cursor
-            body = self.client.get("/portfolio/orders", params=query).json()
+            body = self.get("/portfolio/orders", **query)
             out.extend(body["orders"])
             cursor = body.get("cursor") or ""
             if not cursor:
@@ -85,7 +99,7 @@ class Account:
             query: dict[str, Any] = {"limit": 1000}
             if cursor:
                 query["cursor"] = cursor
-            body = self.client.get("/portfolio/fills", params=query).json()
+            body = self.get("/portfolio/fills", **query)
             out.extend(body["fills"])
             cursor = body.get("cursor") or ""
             if not cursor:

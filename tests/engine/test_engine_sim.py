@@ -4,6 +4,8 @@ the journal's; manual orders, cancels and the bot/manual split behave as an oper
 
 from __future__ import annotations
 
+import json
+
 from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
 
 from console.domain.side import Side
@@ -31,6 +33,9 @@ def test_taker_strategy_trades_and_positions_agree_everywhere(sim, tmp_path) -> 
         assert book.asks == ((5500, 500),) and book.health in ("green", "amber")
     finally:
         assert eng.stop("leave")
+    lines = [json.loads(line) for line in (tmp_path / "forward_test.jsonl").read_text().splitlines()]
+    assert lines and all(line["strategy"] == "taker" and line["ticker"] == ticker for line in lines)
+    assert lines[0]["book"]["yes_ask"] == lines[0]["price"] == 4800  # the top of book the intent saw
     with Journal(tmp_path / "journal.sqlite") as journal:
         recovered = journal.load()
         assert {t: p.position for t, p in recovered.portfolio.positions.items() if p.position} == {ticker: 500}
@@ -55,6 +60,10 @@ def test_manual_orders_rest_and_pausing_the_bot_leaves_them_alone(sim, tmp_path)
         quotes = sorted(o["yes_price_dollars"] for o in desk.orders(status="resting")
                         if ":quoter:" in o["client_order_id"])
         assert quotes == ["0.4500", "0.5500"]
+        pause_flags = {":manual:" in o["client_order_id"]: o["cancel_order_on_pause"] for o in desk.orders(status="resting")}
+        assert pause_flags == {True: False, False: True}  # bot orders are cancelled on a venue pause, manual not
+        groups = {o.get("order_group_id") is not None for o in desk.orders(status="resting") if ":quoter:" in o["client_order_id"]}
+        assert groups == {True}  # bot orders sit in the bot order group
         eng.control.submit(SetAuto(False))  # pause the bot: quotes go, the manual bid stays
         wait_until(lambda: len(desk.orders(status="resting")) == 1, what="bot quotes cancelled")
         [left] = desk.orders(status="resting")

@@ -67,9 +67,10 @@ opening_books = st.tuples(*[st.tuples(st.just("book"), st.just(t), st.integers(3
 SENT: list[int] = []  # orders that reached the fake venue, per example (the property must not be vacuous)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(limits=limits, cash_dollars=st.sampled_from([10, 200, 5_000]), opening=opening_books,
-       steps=st.lists(step, min_size=5, max_size=60))
+       steps=st.lists(step, min_size=20, max_size=80))
 def test_no_order_that_breaks_a_rule_reaches_the_venue(limits, cash_dollars, opening, steps) -> None:
     steps = opening + [("mode", True)] + steps
     strategy = Scripted()
