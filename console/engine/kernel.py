@@ -82,6 +82,7 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 50
 BALANCE_EVERY_MS = 60_000
+SWEEP_MS = 250  # every watched market is evaluated at least this often
 SHUTDOWN_CANCEL_WAIT_MS = 3_000
 EVALUATE = Evaluate()
 TICK = Tick()
@@ -105,6 +106,7 @@ class Kernel:
         self.inbox: deque[object] = deque()  # filled by other threads (append is atomic); drained here
         self.dirty: dict[str, None] = {}
         self.skipped = True
+        self.last_sweep_ms = 0
         self.tap: Callable[[int, int, object], None] | None = None
         self.want_auto = (config.engine.start_mode == "auto") if auto is None else auto
         self.next_tick_ms = 0
@@ -475,7 +477,10 @@ class Kernel:
         self._apply_auto()
         if desk.ready and desk.mode_reason.startswith("starting"):
             desk.set_mode(desk.mode, "ready")
-        if self.skipped and desk.ready and desk.mode is not Mode.HALTED and self.strategies:
+        if desk.ready and desk.mode is not Mode.HALTED and self.strategies and (
+                self.skipped or desk.now_ms - self.last_sweep_ms >= SWEEP_MS):
+            # strategies also see quiet markets now and then (time-based rules: pacing, TTLs)
+            self.last_sweep_ms = desk.now_ms
             self.dirty.update(dict.fromkeys(desk.watched))
         if desk.now_ms - self.last_balance_ms >= BALANCE_EVERY_MS:
             self.last_balance_ms = desk.now_ms
