@@ -270,6 +270,7 @@ class OrderRow:
     remaining: int
     state: str
     origin: str
+    adopted: bool = False  # found at the venue by reconciliation, not placed by this desk's journal
 
 
 @dataclass(frozen=True, slots=True)
