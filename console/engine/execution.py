@@ -64,6 +64,7 @@ from console.venues.kalshi.orders import OrderSpec
 
 Slot = tuple[str, str, Side]  # (strategy, ticker, side)
 IOC = "immediate_or_cancel"
+REPEAT_MS = 60_000
 
 
 class Execution:
@@ -75,7 +76,8 @@ class Execution:
         self.slots: dict[Slot, str] = {}  # slot -> client_order_id of its latest order
         self.amending: set[str] = set()
         self.sent_wall_s: dict[str, float] = {}
-        self._last_rejection: dict[Slot, str] = {}
+        self._last_rejection: dict[Slot, tuple[str, int]] = {}
+        self._last_alert: dict[tuple[str, str], int] = {}
         self.on_order_done: list = []  # callbacks(order) when an order reaches a terminal state
         self.on_new_fill: list = []  # callbacks(fill, client_order_id) for every fill applied for the first time
 
@@ -132,10 +134,17 @@ class Execution:
         rejection = self.check(intent.ticker, intent.side, intent.price, intent.count, intent.strategy,
                                intent.reduce_only)
         if rejection is not None:
-            self._record_intent(intent, intent_id)
-            self._decision(intent_id, "risk_rejected", rejection)
-            if self._last_rejection.get(slot) != rejection.rule:
-                self._last_rejection[slot] = rejection.rule
+            # a standing intent is refused on every evaluation: journal it when the reason changes (or once
+            # a minute), and alert once a minute per strategy and rule, so the reason is visible, not a flood
+            now = self.desk.now_ms
+            last = self._last_rejection.get(slot)
+            if last is None or last[0] != rejection.rule or now - last[1] >= REPEAT_MS:
+                self._last_rejection[slot] = (rejection.rule, now)
+                self._record_intent(intent, intent_id)
+                self._decision(intent_id, "risk_rejected", rejection)
+            key = (intent.strategy, rejection.rule)
+            if now - self._last_alert.get(key, -REPEAT_MS) >= REPEAT_MS:
+                self._last_alert[key] = now
                 self.desk.alert("info", "rejection", f"{intent.strategy}: {rejection}")
             return None
         self._last_rejection.pop(slot, None)

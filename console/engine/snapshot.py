@@ -62,8 +62,7 @@ class SnapshotBuilder:
             markets.append(MarketRow(ticker, desk.venue, meta.title, meta.category, desk.last_price.get(ticker),
                                      bid[0] if bid else None, ask[0] if ask else None, None, level, reason))
         orders = tuple(OrderRow(o.client_order_id, o.ticker, o.side, o.price, o.filled, o.remaining, o.state.value,
-                                o.origin + (" (adopted)" if o.client_order_id in desk.adopted else ""))
-                       for o in desk.open.values())
+                                o.origin, o.client_order_id in desk.adopted) for o in desk.open.values())
         proposals = tuple(ProposalRow(p.intent_id, p.intent.ticker, p.intent.side, p.intent.price,  # type: ignore[attr-defined]
                                       p.intent.count, p.intent.strategy, p.intent.edge_after_fees,  # type: ignore[attr-defined]
                                       p.intent.reason, p.expires_ms) for p in desk.proposals.values())  # type: ignore[attr-defined]
