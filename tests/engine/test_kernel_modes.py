@@ -1,15 +1,18 @@
 """The kernel's modes and safety rules, driven by events on a manual clock (no threads, no network):
 MANUAL proposals expire and are never sent, approval re-checks risk against the book of that moment,
-an order of unknown outcome blocks its market until reconciliation, HALTED sends nothing new but
+an order of unknown outcome blocks its market until reconciliation, a position difference is corrected
+only when a second pass confirms it, HALTED sends nothing new but
 cancels and flattens, pausing the bot leaves manual orders alone, breakers halt AUTO with the reason."""
 
 from __future__ import annotations
 
-from kernel_harness import Harness
+from kernel_harness import Harness, meta
 
+from console.domain.orders import Fill
 from console.domain.side import Side
 from console.engine import messages as m
 from console.engine.control import (
+    Alert,
     Approve,
     CancelAll,
     CancelOrder,
@@ -170,3 +173,24 @@ def test_breaker_moves_auto_to_halted_with_the_reason_and_checkorder_answers() -
     h.step(CheckOrder("r1", PlaceOrder(T, Side.BID, 9900, 100)))
     [checked] = h.of(OrderChecked)
     assert checked.request_id == "r1" and not checked.ok and "fat_finger" in checked.rules
+
+
+def test_a_position_difference_is_corrected_only_when_a_second_pass_confirms_it() -> None:
+    h = Harness([taker()])
+    h.venue.positions["KXA-1"] = 500  # the venue holds a position no fill explains (placed elsewhere, or missed)
+    h.step(m.MarketsLoaded((meta(T),)))
+    assert not h.desk.ready and h.desk.portfolio.signed(T) == 0  # one pass saw it: not believed yet
+    h.run_for(400)  # the confirming pass
+    assert h.desk.ready and h.desk.portfolio.signed(T) == 500
+    alerts = [a.message for a in h.of(Alert)]
+    assert any(f"{T}: position 0.00 corrected to the venue's 5.00" in a for a in alerts)
+    # a difference that a fill explains in between is never "corrected" away
+    h.venue.positions[T] = 600
+    h.kernel.reconciler.request("test")
+    h.run_for(60)
+    assert h.desk.portfolio.signed(T) == 500 and T in h.kernel.reconciler.suspect
+    h.kernel.execution.apply_fill(Fill(
+        "late-fill", "o-x", T, Side.BID, 5000, 100))
+    h.run_for(400)
+    assert h.desk.portfolio.signed(T) == 600
+    assert sum("corrected to the venue" in a.message for a in h.of(Alert)) == 1
