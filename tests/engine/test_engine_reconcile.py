@@ -6,10 +6,13 @@ journaled and raised as an alert, and trading waits until it is done."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
+import httpx
 from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
 
-from console.engine.control import Alert, CancelAll
+from console.domain.side import Side
+from console.engine.control import Alert, CancelAll, PlaceOrder
 
 
 def test_unknown_orders_and_positions_are_adopted_corrected_and_reported(sim, tmp_path) -> None:
@@ -45,3 +48,25 @@ def test_unknown_orders_and_positions_are_adopted_corrected_and_reported(sim, tm
         alerts_journaled = db.execute("SELECT count(*) FROM alerts WHERE source='reconciliation'").fetchone()[0]
     assert kinds.count("order_adopted") == 2 and kinds.count("fill_missing") == 1 and "position" not in kinds
     assert alerts_journaled >= 3
+
+
+def test_settlement_closes_the_position_with_its_pnl_and_needs_no_correction(sim, tmp_path) -> None:
+    [ticker] = new_markets(sim, 1, prefix="KXSETL")
+    maker, desk = Account(sim), Account(sim)
+    maker.place(ticker, "ask", "0.4000", "5.00")
+    alerts: list[Alert] = []
+    eng = start_engine(desk, tmp_path, [ticker], reconcile_interval_s=0.5,
+                       on_event=lambda e: alerts.append(e) if isinstance(e, Alert) else None)
+    try:
+        eng.control.submit(PlaceOrder(ticker, Side.BID, 4000, 500, time_in_force="immediate_or_cancel"))
+        wait_until(lambda: engine_positions(eng) == {ticker: 500}, 5, "bought 5 YES at 0.40")
+        assert httpx.post(f"{sim.admin_url}/markets/{ticker}/determine", json={"result": "yes"}).status_code == 200
+        assert httpx.post(f"{sim.admin_url}/markets/{ticker}/settle").status_code == 200
+        wait_until(lambda: engine_positions(eng) == {} and desk.positions() == {}, 5, "settled everywhere")
+        [row] = [p for p in eng.control.snapshot().positions if p.ticker == ticker]
+        assert row.realized_pnl == 500 * (10_000 - 4_000)  # $3.00: five contracts paid $1 each, cost $0.40
+        time.sleep(1.2)  # two reconciliation passes: nothing to correct
+        assert not [a for a in alerts if "corrected" in a.message]
+        assert any(f"{ticker} settled" in a.message for a in alerts)
+    finally:
+        eng.stop("leave")
