@@ -60,8 +60,8 @@ def test_settlement_closes_the_position_with_its_pnl_and_needs_no_correction(sim
     try:
         eng.control.submit(PlaceOrder(ticker, Side.BID, 4000, 500, time_in_force="immediate_or_cancel"))
         wait_until(lambda: engine_positions(eng) == {ticker: 500}, 5, "bought 5 YES at 0.40")
+        # determined YES; with no settlement timer the exchange pays out on its next tick
         assert httpx.post(f"{sim.admin_url}/markets/{ticker}/determine", json={"result": "yes"}).status_code == 200
-        assert httpx.post(f"{sim.admin_url}/markets/{ticker}/settle").status_code == 200
         wait_until(lambda: engine_positions(eng) == {} and desk.positions() == {}, 5, "settled everywhere")
         [row] = [p for p in eng.control.snapshot().positions if p.ticker == ticker]
         assert row.realized_pnl == 500 * (10_000 - 4_000)  # $3.00: five contracts paid $1 each, cost $0.40
