@@ -77,6 +77,9 @@ class Execution:
         self.amending: set[str] = set()
         self.sent_wall_s: dict[str, float] = {}
         self._last_rejection: dict[Slot, tuple[str, int]] = {}
+        #: slot -> (price, count) of a proposal the operator declined or let expire: the same intent is not
+        #: offered again (strategies re-run every 250 ms) until it changes, so "n" means no, not "ask again"
+        self._declined: dict[Slot, tuple[int, int]] = {}
         self._last_alert: dict[tuple[str, str], int] = {}
         self.on_order_done: list = []  # callbacks(order) when an order reaches a terminal state
         self.on_new_fill: list = []  # callbacks(fill, client_order_id) for every fill applied for the first time
@@ -161,6 +164,9 @@ class Execution:
         desk = self.desk
         if any((p.intent.strategy, p.intent.ticker, p.intent.side) == slot for p in desk.proposals.values()):
             return  # one live proposal per slot: the operator is already looking at it
+        if self._declined.get(slot) == (intent.price, intent.count):
+            return
+        self._declined.pop(slot, None)
         intent_id = self._record_intent(intent)
         ttl = intent.ttl_ms or int(desk.config.risk.proposal_ttl_s * 1000)
         proposal = Proposal(intent_id, intent, desk.now_ms, desk.now_ms + ttl)
@@ -176,7 +182,10 @@ class Execution:
                 self._drop(intent_id, "expired", "expired before approval")
 
     def _drop(self, intent_id: str, decision: str, reason: str, rejection: RiskRejection | None = None) -> None:
-        self.desk.proposals.pop(intent_id, None)
+        proposal = self.desk.proposals.pop(intent_id, None)
+        if proposal is not None:
+            intent = proposal.intent
+            self._declined[(intent.strategy, intent.ticker, intent.side)] = (intent.price, intent.count)
         self._decision(intent_id, decision, rejection, message=reason)
         self.desk.emit(IntentExpired(intent_id, reason))
 
