@@ -485,8 +485,8 @@ class Kernel:
         if desk.now_ms - self.last_balance_ms >= BALANCE_EVERY_MS:
             self.last_balance_ms = desk.now_ms
             desk.act(FetchBalance())
+        desk.breakers.kernel_beat(desk.now_ms)  # a slow start-up is not a stall (the watchdog judges stalls)
         if desk.ready:
-            desk.breakers.kernel_beat(desk.now_ms)
             desk.breakers.observe_pnl(desk.now_ms, self.snapshots.day_pnl())
             if desk.feed.connected:
                 desk.breakers.check(desk.now_ms)
