@@ -23,6 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from console.config import DeskConfig
 from console.domain.orders import OrderState, SendFailed
@@ -63,6 +64,7 @@ from console.engine.messages import (
     LoadMarkets,
     MarketsLoaded,
     Note,
+    WorkDone,
     OrderAnswer,
     OrderGroupReady,
     ReconcileResult,
@@ -82,7 +84,8 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 50
 BALANCE_EVERY_MS = 60_000
-SWEEP_MS = 250  # every watched market is evaluated at least this often
+SWEEP_MS = 250
+WORKERS = 2  # every watched market is evaluated at least this often
 SHUTDOWN_CANCEL_WAIT_MS = 3_000
 EVALUATE = Evaluate()
 TICK = Tick()
@@ -121,6 +124,8 @@ class Kernel:
         self.last_beat = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._workers: ThreadPoolExecutor | None = None
+        self.work_handlers: dict[str, Callable[[WorkDone], None]] = {}
         self._handlers = self._make_handlers()
         if journal is not None:
             journal.start_session(session, self.desk.now_ms)
@@ -141,7 +146,7 @@ class Kernel:
             CancelAllAnswer: self._on_cancel_all, MarketsLoaded: self._on_markets, ReconcileResult: self._on_reconciled,
             FlattenBooks: self.flattener.on_books, BalanceLoaded: self._on_balance, OrderGroupReady: self._on_group_ready,
             RequestOutcome: self._on_request, Tick: self._on_tick, Evaluate: self._evaluate,
-            WatchdogFired: self._on_watchdog, Note: lambda n: self.desk.alert(n.level, n.kind, n.message),
+            WorkDone: self._on_work, WatchdogFired: self._on_watchdog, Note: lambda n: self.desk.alert(n.level, n.kind, n.message),
             PlaceOrder: ex.place_manual, CancelOrder: self._cancel_one, CancelAll: ex.cancel_all,
             Flatten: lambda c: self.flattener.start(c.reason), SetAuto: self._set_auto, Approve: ex.approve,
             Reject: ex.reject, Halt: lambda c: self.halt(c.reason), Resume: self._resume, Watch: self._watch,
@@ -179,6 +184,20 @@ class Kernel:
         self.control.wake()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def run_in_worker(self, tag: str, fn: Callable[..., object], *args: object) -> None:
+        """Run heavy work (model refits, Monte Carlo) on the worker pool; the result comes back to the
+        kernel as `WorkDone(tag, ...)`, handled by `work_handlers[tag]` on the kernel thread."""
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="edgedesk-worker")
+
+        def done(future) -> None:  # noqa: ANN001
+            error = future.exception()
+            self.post(WorkDone(tag, None if error else future.result(), repr(error) if error else ""))
+
+        self._workers.submit(fn, *args).add_done_callback(done)
 
     def run(self) -> None:
         wait_s = TICK_MS / 1000
@@ -503,6 +522,13 @@ class Kernel:
         elif not getattr(self, "_breach_noted", None) == breach:
             self._breach_noted = breach
             desk.alert("warn", "risk", f"breaker {breach.rule}: {breach.message} (auto trading stays off)")
+
+    def _on_work(self, done: WorkDone) -> None:
+        handler = self.work_handlers.get(done.tag)
+        if done.error:
+            self.desk.alert("error", "engine", f"worker job {done.tag} failed: {done.error}")
+        if handler is not None:
+            handler(done)
 
     def _on_watchdog(self, event: WatchdogFired) -> None:
         desk = self.desk

@@ -226,6 +226,15 @@ class Evaluate:
 
 
 @dataclass(frozen=True)
+class WorkDone:
+    """A worker-pool job finished: its result, or the error it raised (`Kernel.run_in_worker`)."""
+
+    tag: str
+    result: object = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Note:
     """An alert to raise once the kernel runs (e.g. what start-up recovered, before anyone subscribed)."""
 

@@ -194,3 +194,20 @@ def test_a_position_difference_is_corrected_only_when_a_second_pass_confirms_it(
     h.run_for(400)
     assert h.desk.portfolio.signed(T) == 600
     assert sum("corrected to the venue" in a.message for a in h.of(Alert)) == 1
+
+
+def test_worker_results_come_back_to_the_kernel_thread() -> None:
+    import threading
+    import time
+
+    h = Harness()
+    seen: list = []
+    h.kernel.work_handlers["sum"] = lambda done: seen.append((done.result, threading.current_thread().name))
+    h.kernel.run_in_worker("sum", lambda xs: (time.sleep(0.01), sum(xs))[1], [1, 2, 3])
+    h.kernel.run_in_worker("sum", lambda: 1 / 0)
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        h.step()
+    assert (6, threading.current_thread().name) in seen  # handled on the thread that turns the kernel
+    assert any("worker job sum failed" in a.message and "ZeroDivisionError" in a.message for a in h.of(Alert))
+    h.kernel.stop()
