@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from a checkout without install
 
-import httpx  # noqa: E402
+import httpx
 
 TARGET_P50_MS = 1.0
 TARGET_P99_MS = 3.0
@@ -55,12 +53,12 @@ def serve(key_dir: str, port_file: str) -> None:
     def is_trigger(text: str) -> bool:
         return '"orderbook_delta"' in text and marker in text and '"delta_fp":"-' not in text
 
-    def tap(conn, sub, envelope, deliver) -> None:  # noqa: ANN001 - the sim's DataTap signature
+    def tap(conn, sub, envelope, deliver) -> None:
         if not getattr(conn, "bench_wrapped", False):
             conn.bench_wrapped = True
             send_str = conn.ws.send_str
 
-            async def stamped(text: str, *args, **kwargs):  # noqa: ANN002, ANN003
+            async def stamped(text: str, *args, **kwargs):
                 if is_trigger(text):
                     deltas.append(time.monotonic_ns())
                 return await send_str(text, *args, **kwargs)
@@ -73,7 +71,7 @@ def serve(key_dir: str, port_file: str) -> None:
         deliver(envelope)
 
     @web.middleware
-    async def stamp(request: web.Request, handler):  # noqa: ANN001
+    async def stamp(request: web.Request, handler):
         if request.method == "POST" and request.path.endswith("/portfolio/events/orders"):
             arrived = time.monotonic_ns()
             if b"immediate_or_cancel" in await request.read():  # the desk's IOC, not the driver's GTC ask
@@ -94,7 +92,7 @@ def serve(key_dir: str, port_file: str) -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001 - aiohttp has no public accessor
+        port = site._server.sockets[0].getsockname()[1]
         Path(port_file).write_text(str(port))
         await asyncio.Event().wait()
 
@@ -166,7 +164,7 @@ def run(n: int, key_type: str) -> int:
             handle(item)
 
         kernel.handle = timed_handle
-        act = engine._act  # noqa: SLF001 - the bench wraps the hand-over to the io thread
+        act = engine._act
 
         def timed_act(action: object) -> None:
             if isinstance(action, m.SendOrder):
@@ -183,7 +181,7 @@ def run(n: int, key_type: str) -> int:
         driver.close()
         # the driver is its own process, so the desk process runs nothing but the desk
         drive = subprocess.run([sys.executable, __file__, "--drive", base, str(work / "driver.pem"), driver_key,
-                                ticker, str(n)], capture_output=True, text=True, timeout=60 + n * 0.1)
+                                ticker, str(n)], capture_output=True, text=True, timeout=60 + n * 0.1, check=False)
         if drive.returncode:
             print(drive.stderr[-2000:])
             return 1

@@ -44,7 +44,7 @@ class Unclear(Exception):
 
 
 class _Conn:
-    __slots__ = ("reader", "writer", "used")
+    __slots__ = ("reader", "used", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer, self.used = reader, writer, time.monotonic()
@@ -55,7 +55,7 @@ class _Conn:
 
 
 class FastLane:
-    def __init__(self, rest, timeout_s: float = 5.0) -> None:  # noqa: ANN001 - a KalshiRest
+    def __init__(self, rest, timeout_s: float = 5.0) -> None:
         self.rest = rest
         self.signer = rest.http.signer
         parts = urlsplit(rest.base_url)

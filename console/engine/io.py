@@ -26,7 +26,14 @@ from typing import Any
 from console.domain.fees import KalshiFees
 from console.engine import messages as m
 from console.engine.fastlane import FastLane, NotSent, Unclear
-from console.venues.errors import AuthError, NotFound, OrderRejected, OutcomeUnknown, RateLimited, VenueError
+from console.venues.errors import (
+    AuthError,
+    NotFound,
+    OrderRejected,
+    OutcomeUnknown,
+    RateLimited,
+    VenueError,
+)
 from console.venues.kalshi import codec_rest as r
 
 log = logging.getLogger(__name__)
@@ -96,7 +103,7 @@ class IoThread:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # noqa: BLE001 - reported to start() or logged; the thread must end cleanly
+        except BaseException as exc:
             if not self._ready.is_set():
                 self._error = exc
                 self._ready.set()
@@ -117,7 +124,7 @@ class IoThread:
                 await self.ws.start()
                 for channel in PRIVATE_CHANNELS:
                     await self.ws.subscribe(channel)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to start(), which raises it in the caller's thread
             self._error = exc
             self._ready.set()
             await self._close()

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from console.config import DeskConfig
 from console.domain.orders import OrderState, SendFailed
-from console.domain.units import PRICE_MAX
 from console.engine.clock import Clock, WallClock
 from console.engine.control import (
     Approve,
@@ -45,18 +44,18 @@ from console.engine.control import (
     RiskBreached,
     SetAuto,
     Shutdown,
-    VenueHealth,
     Watch,
 )
 from console.engine.execution import Execution
 from console.engine.flatten import Flattener
 from console.engine.journal import ForwardTestLog, Journal, Recovered
+from console.engine.kernel_news import VenueNews
 from console.engine.messages import (
     AmendAnswer,
     BalanceLoaded,
     CancelAllAction,
-    CancelAnswer,
     CancelAllAnswer,
+    CancelAnswer,
     EnsureOrderGroup,
     Evaluate,
     FetchBalance,
@@ -64,13 +63,13 @@ from console.engine.messages import (
     LoadMarkets,
     MarketsLoaded,
     Note,
-    WorkDone,
     OrderAnswer,
     OrderGroupReady,
     ReconcileResult,
     RequestOutcome,
     Tick,
     WatchdogFired,
+    WorkDone,
 )
 from console.engine.reconcile import Reconciler
 from console.engine.snapshot import SnapshotBuilder
@@ -78,20 +77,27 @@ from console.engine.state import Desk
 from console.engine.strategies.base import MarketView, OwnOrder, Strategy
 from console.venues.events import BookDelta, BookLevelSet, BookSnapshot
 from console.venues.kalshi import codec_ws as w
-from console.venues.kalshi.ws_events import FeedConnected, FeedDecodeError, FeedDisconnected, SeqGap, SilenceDetected, SubscriptionLost
+from console.venues.kalshi.ws_events import (
+    FeedConnected,
+    FeedDecodeError,
+    FeedDisconnected,
+    SeqGap,
+    SilenceDetected,
+    SubscriptionLost,
+)
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 50
 BALANCE_EVERY_MS = 60_000
-SWEEP_MS = 250
-WORKERS = 2  # every watched market is evaluated at least this often
+SWEEP_MS = 250  # every watched market is evaluated at least this often
+WORKERS = 2
 SHUTDOWN_CANCEL_WAIT_MS = 3_000
 EVALUATE = Evaluate()
 TICK = Tick()
 
 
-class Kernel:
+class Kernel(VenueNews):
     """The trading kernel (see the module docstring). Build with `runtime.build_engine` for live use."""
 
     def __init__(self, control: Control, config: DeskConfig, *, session: str, act: Callable[[object], None],
@@ -110,6 +116,7 @@ class Kernel:
         self.dirty: dict[str, None] = {}
         self.skipped = True
         self.last_sweep_ms = 0
+        self.breach_noted: object = None
         self.tap: Callable[[int, int, object], None] | None = None
         self.want_auto = (config.engine.start_mode == "auto") if auto is None else auto
         self.next_tick_ms = 0
@@ -193,7 +200,7 @@ class Kernel:
         if self._workers is None:
             self._workers = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="edgedesk-worker")
 
-        def done(future) -> None:  # noqa: ANN001
+        def done(future) -> None:
             error = future.exception()
             self.post(WorkDone(tag, None if error else future.result(), repr(error) if error else ""))
 
@@ -232,7 +239,7 @@ class Kernel:
             return
         try:
             handler(item)
-        except Exception as exc:  # noqa: BLE001 - a bug must not leave the desk trading blind: halt and say so
+        except Exception as exc:
             log.exception("kernel: %s failed on %r", type(item).__name__, item)
             desk.alert("error", "engine", f"internal error handling {type(item).__name__}: {exc!r}; halting")
             if desk.mode is not Mode.HALTED:
@@ -246,143 +253,6 @@ class Kernel:
         self.last_publish_ms = now_ms
         self.desk.changed = self.book_changed = False
         self.control.publish(self.snapshots.build())
-
-    # --- market data ------------------------------------------------------------------------------
-    def _on_book(self, event) -> None:
-        self.desk.books.apply(event)
-        self.desk.breakers.feed_message(self.desk.now_ms)
-        self.dirty[event.ticker] = None
-        self.book_changed = True
-
-    def _on_ticker(self, msg: w.Ticker) -> None:
-        self.desk.last_price[msg.msg.market_ticker] = msg.msg.price
-
-    def _on_trade(self, msg: w.TradeMsg) -> None:
-        self.desk.last_price[msg.msg.market_ticker] = msg.msg.yes_price
-
-    def _on_gap(self, gap: SeqGap) -> None:
-        self.desk.books.apply(gap)
-        if gap.channel != "orderbook_delta" and gap.kind == "gap":
-            self.reconciler.request(f"sequence gap on {gap.channel}", 200)
-
-    def _on_feed_trouble(self, event) -> None:
-        self.desk.books.apply(event)
-
-    def _on_silence(self, event: SilenceDetected) -> None:
-        self.desk.alert("warn", "venue", f"{event.venue} feed silent for {event.seconds:.1f} s; reconnecting")
-
-    def _on_connected(self, event: FeedConnected) -> None:
-        desk = self.desk
-        desk.feed.connected, desk.feed.connections, desk.feed.reason = True, event.connection, "connected"
-        desk.breakers.feed_message(desk.now_ms)
-        desk.emit(VenueHealth(event.venue, "green", "connected"))
-        if event.connection > 1:
-            self.reconciler.request("reconnect")
-
-    def _on_disconnected(self, event: FeedDisconnected) -> None:
-        desk = self.desk
-        desk.books.apply(event)
-        desk.feed.connected, desk.feed.reason = False, event.reason
-        desk.emit(VenueHealth(event.venue, "red", event.reason))
-
-    # --- account news -----------------------------------------------------------------------------
-    def _on_fill(self, msg: w.FillMsg) -> None:
-        self.execution.on_fill(msg)
-        self.dirty[msg.msg.market_ticker] = None
-
-    def _on_position(self, msg: w.MarketPositionMsg) -> None:
-        b = msg.msg
-        if b.position != self.desk.portfolio.signed(b.market_ticker):
-            self.reconciler.request(f"{b.market_ticker} position message differs", 1_000)
-
-    def _on_lifecycle(self, msg: w.MarketLifecycle) -> None:
-        b = msg.msg
-        desk = self.desk
-        if b.event_type == "determined":
-            value = b.settlement_value if b.settlement_value is not None else (PRICE_MAX if b.result == "yes" else 0)
-            self.determined[b.market_ticker] = value
-        elif b.event_type == "settled" and b.market_ticker in self.determined:
-            pos = desk.portfolio.positions.get(b.market_ticker)
-            if pos is not None and pos.position:
-                realized = desk.portfolio.settle(b.market_ticker, self.determined[b.market_ticker])
-                if desk.journal is not None:
-                    desk.journal.record_settlement(b.market_ticker, self.determined[b.market_ticker], desk.now_ms)
-                desk.alert("info", "settlement", f"{b.market_ticker} settled; realized {realized / 1e6:+.2f} $")
-        if b.event_type in ("deactivated", "determined", "settled", "activated"):
-            desk.alert("info", "market", f"{b.market_ticker}: {b.event_type}")
-
-    def _on_group(self, msg: w.OrderGroupUpdate) -> None:
-        b = msg.msg
-        desk = self.desk
-        if b.order_group_id == desk.order_group_id and b.event_type == "triggered":
-            self.halt("the bot order group hit its matched-contracts cap; the venue cancelled every bot order",
-                      rule="order_group")
-
-    def _on_reconciled(self, result: ReconcileResult) -> None:
-        was_ready = self.desk.ready
-        self.reconciler.on_result(result)
-        if self.desk.ready and not was_ready:
-            desk = self.desk
-            books = {t: b for t in desk.portfolio.positions if (b := desk.book(t)) is not None}
-            desk.day_start_pnl = desk.portfolio.net_pnl(books)  # the day's P&L counts from here
-            self._apply_auto()
-
-    def _apply_auto(self) -> None:
-        desk = self.desk
-        if desk.ready and self.want_auto and desk.mode is Mode.MANUAL and desk.breakers.tripped is None:
-            for intent_id in list(desk.proposals):
-                self.execution._drop(intent_id, "superseded", "auto trading on: strategies send directly")
-            desk.set_mode(Mode.AUTO, "auto trading on")
-            self.dirty.update(dict.fromkeys(desk.watched))  # look at every market with the new mode
-
-    def _on_answer(self, answer: OrderAnswer) -> None:
-        self.execution.on_answer(answer)
-        if answer.outcome == "unknown":
-            self.reconciler.request("order of unknown outcome", 250)
-
-    def _on_cancel_answer(self, answer: CancelAnswer) -> None:
-        self.execution.on_cancel_answer(answer)
-        if not answer.ok:
-            self.reconciler.request("cancel refused", 250)
-
-    def _on_cancel_all(self, answer: CancelAllAnswer) -> None:
-        if not answer.ok:
-            self.desk.alert("error", "cancel", f"venue cancel-all ({answer.reason}) failed: {answer.message}")
-        else:
-            self.reconciler.request("after cancel-all", 500)
-
-    def _on_markets(self, loaded: MarketsLoaded) -> None:
-        desk = self.desk
-        for meta in loaded.markets:
-            desk.markets[meta.ticker] = meta
-            info = meta.info()
-            desk.portfolio.add_market(info)
-            if desk.journal is not None:
-                desk.journal.record_market(info)
-            desk.books.add_market(desk.venue, meta.ticker, meta.grid)
-            if meta.ticker not in desk.watched:
-                desk.watched.append(meta.ticker)
-        if loaded.missing:
-            desk.alert("warn", "market", f"not found at the venue: {', '.join(loaded.missing)}")
-        if loaded.message:
-            desk.alert("error", "market", f"loading markets failed: {loaded.message}")
-        if self.reconciler.passes == 0 and self.reconciler.in_flight is None:
-            self.reconciler.request("startup")
-        desk.changed = True
-
-    def _on_balance(self, loaded: BalanceLoaded) -> None:
-        self.desk.cash = loaded.balance
-        self.desk.changed = True
-
-    def _on_group_ready(self, ready: OrderGroupReady) -> None:
-        self.desk.order_group_id = ready.order_group_id
-        if ready.order_group_id is None:
-            self.desk.alert("warn", "venue", f"no bot order group ({ready.message}); bot orders go without the "
-                            "venue-side cap")
-
-    def _on_request(self, outcome: RequestOutcome) -> None:
-        self.desk.breakers.observe_request(self.desk.now_ms, outcome.ok)
-        self._breach_check()
 
     # --- commands ---------------------------------------------------------------------------------
     def _cancel_one(self, cmd: CancelOrder) -> None:
@@ -519,8 +389,8 @@ class Kernel:
             return
         if desk.mode is Mode.AUTO:
             self.halt(f"breaker {breach.rule}: {breach.message}", rule=breach.rule)
-        elif not getattr(self, "_breach_noted", None) == breach:
-            self._breach_noted = breach
+        elif self.breach_noted != breach:
+            self.breach_noted = breach
             desk.alert("warn", "risk", f"breaker {breach.rule}: {breach.message} (auto trading stays off)")
 
     def _on_work(self, done: WorkDone) -> None:

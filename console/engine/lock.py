@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Self
 
 
 def lock_dir() -> Path:
@@ -52,7 +53,7 @@ class AccountLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> AccountLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

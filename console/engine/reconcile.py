@@ -20,9 +20,21 @@ The first pass after start-up makes the desk ready to trade.
 
 from __future__ import annotations
 
-from console.domain.orders import Amended, Fill, NotFoundAtVenue, OrderState, VenueOrderUpdate
+from console.domain.orders import (
+    Amended,
+    Fill,
+    NotFoundAtVenue,
+    OrderState,
+    VenueOrderUpdate,
+)
 from console.domain.units import format_count
-from console.engine.messages import LoadMarkets, OpenLookup, ReconcileAction, ReconcileResult, UnknownLookup
+from console.engine.messages import (
+    LoadMarkets,
+    OpenLookup,
+    ReconcileAction,
+    ReconcileResult,
+    UnknownLookup,
+)
 from console.engine.state import Desk
 from console.venues.kalshi import codec_rest as r
 

@@ -86,8 +86,8 @@ class SnapshotBuilder:
         cost, _left = desk.portfolio.cost_to_flatten(mark_books)
         day = self.day_pnl()
         self.pnl_marks.append(day)
-        blocked = tuple((t, f"{len(cids)} order(s) of unknown outcome ({', '.join(cids[:2])}); "
-                            "no new orders until reconciliation settles them")
+        blocked = tuple((t, (f"{len(cids)} order(s) of unknown outcome ({', '.join(cids[:2])}); "
+                             "no new orders until reconciliation settles them"))
                         for t, cids in sorted(desk.unknown_tickers().items()))
         if not desk.ready:
             blocked += (("*", "reconciling with the venue before trading"),)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from console.config import DeskConfig
 from console.domain.book import Book
 from console.domain.breakers import Breakers
-from console.domain.orders import Applied, ClientOrderIds, Order, OrderEvent, OrderState
 from console.domain.order_table import OrderTable
+from console.domain.orders import Applied, ClientOrderIds, Order, OrderEvent, OrderState
 from console.domain.portfolio import Portfolio
 from console.domain.risk import BookHealth, RiskGate, RiskState
 from console.engine.book_health import Health

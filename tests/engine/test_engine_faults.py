@@ -12,7 +12,13 @@ import time
 from collections import Counter
 
 import pytest
-from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
+from engine_helpers import (
+    Account,
+    engine_positions,
+    new_markets,
+    start_engine,
+    wait_until,
+)
 
 from console.engine.control import SetAuto
 from console.engine.journal import Journal
@@ -37,7 +43,7 @@ class Maker(threading.Thread):
             if rounds % 4 == 0:
                 try:
                     self.account.client.delete("/portfolio/events/orders")
-                except Exception:  # noqa: BLE001 - the maker suffers the faults too; it just tries again
+                except Exception:  # noqa: BLE001, S110 - the maker suffers the faults too; it just tries again
                     pass
             for ticker in self.tickers:
                 for side, price in (("bid", 4800), ("bid", 4700), ("ask", 5200), ("ask", 5300)):
@@ -46,7 +52,7 @@ class Maker(threading.Thread):
                             "ticker": ticker, "side": side, "price": f"{(price + shift) / 10000:.4f}",
                             "count": "10.00", "time_in_force": "good_till_canceled",
                             "self_trade_prevention_type": "taker_at_cross"})
-                    except Exception:  # noqa: BLE001
+                    except Exception:  # noqa: BLE001, S110 - as above
                         pass
             rounds += 1
             self.halt.wait(0.25)

@@ -9,7 +9,13 @@ import sqlite3
 import time
 
 import httpx
-from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
+from engine_helpers import (
+    Account,
+    engine_positions,
+    new_markets,
+    start_engine,
+    wait_until,
+)
 
 from console.domain.side import Side
 from console.engine.control import Alert, CancelAll, PlaceOrder

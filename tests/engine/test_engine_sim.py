@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import json
 
-from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
+from engine_helpers import (
+    Account,
+    engine_positions,
+    new_markets,
+    start_engine,
+    wait_until,
+)
 
 from console.domain.side import Side
 from console.engine.control import CancelAll, Filled, OrderUpdated, PlaceOrder, SetAuto

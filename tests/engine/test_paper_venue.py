@@ -7,7 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from engine_helpers import Account, engine_positions, new_markets, start_engine, wait_until
+from engine_helpers import (
+    Account,
+    engine_positions,
+    new_markets,
+    start_engine,
+    wait_until,
+)
 
 from console.domain.side import Side
 from console.engine.strategies import ThresholdTaker

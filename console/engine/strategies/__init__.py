@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from console.engine.strategies.base import Intent, MarketView, OwnOrder, Strategy, StrategyConfigError
+from console.engine.strategies.base import (
+    Intent,
+    MarketView,
+    OwnOrder,
+    Strategy,
+    StrategyConfigError,
+)
 from console.engine.strategies.quoter import Quoter
 from console.engine.strategies.threshold import ThresholdTaker
 
