@@ -45,8 +45,19 @@ _FEES = KalshiFees()
 
 
 class _PaperOrder:
-    __slots__ = ("spec", "order_id", "remaining", "filled", "ahead", "status", "created_ms", "taker_cost",
-                 "maker_cost", "taker_fees", "maker_fees")
+    __slots__ = (
+        "ahead",
+        "created_ms",
+        "filled",
+        "maker_cost",
+        "maker_fees",
+        "order_id",
+        "remaining",
+        "spec",
+        "status",
+        "taker_cost",
+        "taker_fees",
+    )
 
     def __init__(self, spec: OrderSpec, ahead: int, now_ms: int) -> None:
         self.spec = spec
