@@ -17,6 +17,8 @@ bound. `max_count_within_bound` solves that linear constraint for a new order ex
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -162,11 +164,11 @@ def scenario_pnl(scen: JointScenarios, holdings: Mapping[str, Holding]) -> np.nd
     return pnl
 
 
-def worst_joint_pnl(scen: JointScenarios, holdings: Mapping[str, Holding]) -> tuple[float, str]:
-    """The worst scenario's expected P&L and its label."""
+def worst_joint_pnl(scen: JointScenarios, holdings: Mapping[str, Holding]) -> tuple[int, str]:
+    """The worst scenario's expected P&L in whole micro-dollars (floored: a worst case rounds down) and its label."""
     pnl = scenario_pnl(scen, holdings)
     i = int(np.argmin(pnl))
-    return float(pnl[i]), scen.labels[i]
+    return math.floor(pnl[i]), scen.labels[i]
 
 
 def max_count_within_bound(scen: JointScenarios, holdings: Mapping[str, Holding], ticker: str, side: Side,
