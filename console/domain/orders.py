@@ -223,6 +223,12 @@ class Order:
         return max(self.fill_total, self.venue_fill_count)
 
     @property
+    def unapplied(self) -> int:
+        """Count the venue says filled whose fills have not reached us yet (a create answer or an order
+        update outruns the fill channel): position the portfolio does not show yet but that exists."""
+        return max(0, self.venue_fill_count - self.fill_total)
+
+    @property
     def remaining(self) -> int:
         """Count that may still fill: 0 once terminal."""
         return 0 if self.state.terminal else max(0, self.count - self.filled)

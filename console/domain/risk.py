@@ -164,7 +164,8 @@ class RiskGate:
         basic = self._invalid(p, state)
         if basic is not None:
             return [basic]  # nothing else can be judged for an impossible order
-        open_orders = [o for o in state.orders if o.state.open]
+        # a finished order whose fills are still on their way still moves the position: keep it in view
+        open_orders = [o for o in state.orders if o.state.open or o.unapplied]
         for rule in (self._unknown, self._book_health, self._fat_finger, self._rate, self._reduce_only):
             result = rule(p, state, open_orders)
             if result is not None:
@@ -177,8 +178,8 @@ class RiskGate:
     def reduce_only_cap(self, ticker: str, side: Side, portfolio: Portfolio, orders: Iterable[Order]) -> int:
         """The largest reduce-only count in `side` that cannot flip the position (0 when none)."""
         held = -_d(side, portfolio.signed(ticker))  # > 0 when `side` reduces the position
-        others = sum(o.remaining for o in orders
-                     if o.state.open and o.ticker == ticker and o.side is side and o.reduce_only)
+        others = sum((o.remaining if o.reduce_only else 0) + o.unapplied for o in orders
+                     if o.ticker == ticker and o.side is side)
         return max(0, held - others)
 
     # --- the rules ----------------------------------------------------------------------------
@@ -255,7 +256,7 @@ class RiskGate:
         pf = state.portfolio
         resting: dict[str, dict[Side, list[tuple[int, int]]]] = {}
         for o in open_orders:
-            remaining = o.remaining
+            remaining = o.remaining + o.unapplied  # fills the venue reported but we have not applied yet
             if remaining:
                 resting.setdefault(o.ticker, {Side.BID: [], Side.ASK: []})[o.side].append((o.price, remaining))
         none: dict[Side, list[tuple[int, int]]] = {Side.BID: [], Side.ASK: []}

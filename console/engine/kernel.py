@@ -348,7 +348,7 @@ class Kernel(VenueNews):
             if book is None:
                 continue
             healthy = desk.health(ticker)[0] != "red"
-            position = desk.portfolio.signed(ticker)
+            position = desk.position(ticker)
             for strategy in self.strategies:
                 if strategy.tickers is not None and ticker not in strategy.tickers:
                     continue

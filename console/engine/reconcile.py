@@ -192,9 +192,10 @@ class Reconciler:
         desk = self.desk
         venue = {p.ticker: p for p in positions}
         tickers = set(venue) | {t for t, p in desk.portfolio.positions.items() if p.position}
+        tickers |= {o.ticker for o in desk.lagging.values()}
         pending = False
         for ticker in sorted(tickers):
-            local = desk.portfolio.signed(ticker)
+            local = desk.position(ticker)  # fills the venue reported but not yet applied count as held
             v = venue.get(ticker)
             theirs = v.position if v is not None else 0
             if local == theirs:
@@ -208,9 +209,11 @@ class Reconciler:
                 continue
             self.suspect.pop(ticker, None)
             cost = v.market_exposure if v is not None else 0
-            desk.portfolio.position(ticker).restate(theirs, cost if theirs else 0)
+            # the fills still on their way will be applied when they arrive: restate the rest
+            restated = theirs - (local - desk.portfolio.signed(ticker))
+            desk.portfolio.position(ticker).restate(restated, cost if restated else 0)
             if desk.journal is not None:
-                desk.journal.record_restatement(ticker, theirs, cost if theirs else 0, desk.now_ms)
+                desk.journal.record_restatement(ticker, restated, cost if restated else 0, desk.now_ms)
             self._correct("position", f"{ticker}: position {format_count(local)} corrected to the venue's "
                           f"{format_count(theirs)}", level="error", ticker=ticker, field_name="position",
                           local_value=local, venue_value=theirs)

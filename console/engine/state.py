@@ -22,6 +22,7 @@ from console.domain.order_table import OrderTable
 from console.domain.orders import Applied, ClientOrderIds, Order, OrderEvent, OrderState
 from console.domain.portfolio import Portfolio
 from console.domain.risk import BookHealth, RiskGate, RiskState
+from console.domain.side import Side
 from console.engine.book_health import Health
 from console.engine.books import BookManager
 from console.engine.clock import Clock
@@ -70,6 +71,7 @@ class Desk:
     markets: dict[str, MarketMeta] = field(default_factory=dict)
     watched: list[str] = field(default_factory=list)
     open: dict[str, Order] = field(default_factory=dict)  # client_order_id -> order that may still rest or fill
+    lagging: dict[str, Order] = field(default_factory=dict)  # client_order_id -> order with fills still to come
     adopted: set[str] = field(default_factory=set)
     announced: dict[str, tuple] = field(default_factory=dict)
     proposals: dict[str, Proposal] = field(default_factory=dict)
@@ -119,10 +121,25 @@ class Desk:
 
     # --- orders ---------------------------------------------------------------------------------
     def track(self, order: Order) -> None:
+        cid = order.client_order_id
         if order.state.open:
-            self.open[order.client_order_id] = order
+            self.open[cid] = order
         else:
-            self.open.pop(order.client_order_id, None)
+            self.open.pop(cid, None)
+        # an order the venue says filled before its fills reached us: its count is position already
+        if order.unapplied:
+            self.lagging[cid] = order
+        else:
+            self.lagging.pop(cid, None)
+
+    def position(self, ticker: str) -> int:
+        """Signed YES position including fills the venue reported whose fill messages are still on their
+        way; strategies size from this, so a fast create answer cannot make them buy twice."""
+        held = self.portfolio.signed(ticker)
+        for order in self.lagging.values():
+            if order.ticker == ticker:
+                held += order.unapplied if order.side is Side.BID else -order.unapplied
+        return held
 
     def apply_order(self, client_order_id: str, event: OrderEvent) -> list[tuple[Order, Applied]]:
         """Apply an event to one of our orders by client id; journal, index and announce the changes."""
@@ -172,6 +189,7 @@ class Desk:
         level, reason = self.health(ticker)
         health = {ticker: BookHealth(red=level == Health.RED.value, detail=reason)} if book is not None else {}
         orders = [o for cid, o in self.open.items() if cid != exclude]
+        orders.extend(o for cid, o in self.lagging.items() if cid != exclude and cid not in self.open)
         return RiskState(self.portfolio, orders, books, health, self.bankroll, self.now_ms)
 
     def set_mode(self, mode: Mode, reason: str) -> None:

@@ -57,6 +57,8 @@ class FakeVenue:
         self.answer_creates = True
         self.unknown_next = 0
         self.created: list[Any] = []
+        self.hold_fills = False  # keep fill messages back (the create answer outruns the fill channel)
+        self.held: list[Any] = []
 
     def answer(self, action: Any) -> list[Any]:
         if isinstance(action, m.SendOrder):
@@ -115,6 +117,9 @@ class FakeVenue:
             self.resting[order_id] = (spec, remaining, filled)
         result = r.CreateOrderResult(order_id=order_id, fill_count=filled, remaining_count=remaining,
                                      client_order_id=spec.client_order_id)
+        if self.hold_fills:
+            self.held.extend(out)
+            out = []
         return [m.OrderAnswer(spec.client_order_id, result, "accepted")] + out
 
 

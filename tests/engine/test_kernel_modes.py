@@ -211,3 +211,25 @@ def test_worker_results_come_back_to_the_kernel_thread() -> None:
     assert (6, threading.current_thread().name) in seen  # handled on the thread that turns the kernel
     assert any("worker job sum failed" in a.message and "ZeroDivisionError" in a.message for a in h.of(Alert))
     h.kernel.stop()
+
+
+def test_a_fill_reported_by_the_create_answer_counts_before_its_fill_message_arrives() -> None:
+    """The REST answer says "filled 2.00" before the fill channel does: the strategy must not buy again
+    and the risk gate must count the position (this race once made the desk buy twice its limit)."""
+    h = Harness([ThresholdTaker("taker", frozenset({T}), buy_at_or_below=5000, count=200, max_position=200)],
+                auto=True, risk={"max_contracts_per_market": 2})
+    h.ready([T])
+    h.venue.hold_fills = True
+    h.book(T, bids=[(4500, 1000)], asks=[(4900, 1000)])
+    [first] = h.sent()
+    assert (first.side, first.count) == (Side.BID, 200)
+    assert h.desk.portfolio.signed(T) == 0 and h.desk.position(T) == 200  # fills not here yet
+    h.delta(T, Side.ASK, 4800, 500)  # the book moves: the taker looks again
+    h.run_for(1_000)
+    assert len(h.sent()) == 1
+    h.step(PlaceOrder(T, Side.BID, 4800, 100))  # manual: 2.00 held + 1.00 > 2 contracts
+    assert len(h.sent()) == 1
+    assert any(isinstance(e, Alert) and "max_contracts_per_market" in e.message for e in h.events)
+    h.step(*h.venue.held)  # the fill messages arrive at last: counted once
+    h.venue.held.clear()
+    assert h.desk.portfolio.signed(T) == 200 and h.desk.position(T) == 200 and not h.desk.lagging
