@@ -23,6 +23,8 @@ from typing import Protocol
 
 from console.domain.portfolio import BookView
 from console.domain.side import Side
+from console.engine.fair import ElectionState, FairValue
+from console.engine.messages import MarketMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,34 @@ class OwnOrder:
     state: str
 
 
+class DeskContext(Protocol):
+    """What a strategy may read beyond its own market (implemented by the kernel's desk state).
+
+    Every answer comes from kernel state built from the event sequence, so strategies stay
+    deterministic. Prices YES-scale pips, counts hundredths, money micro-dollars.
+    """
+
+    @property
+    def bankroll(self) -> int: ...  # account equity for sizing (micro-dollars)
+
+    @property
+    def election(self) -> ElectionState | None: ...  # the latest correlated election model, if any
+
+    def book(self, ticker: str, venue: str = "kalshi") -> BookView | None: ...  # any watched book, any venue
+
+    def healthy(self, ticker: str, venue: str = "kalshi") -> bool: ...
+
+    def fair(self, ticker: str) -> FairValue | None: ...
+
+    def meta(self, ticker: str) -> MarketMeta | None: ...
+
+    def position(self, ticker: str) -> int: ...  # signed, including fills still on their way
+
+    def shrink(self, model: str, category: str) -> float: ...  # calibration's sizing factor, 0..1 (1 = full)
+
+    def last_loss_ms(self) -> int | None: ...  # when the desk last booked a large loss (cooling-off), if ever
+
+
 @dataclass(frozen=True, slots=True)
 class MarketView:
     """A strategy's read-only view of one market at one moment."""
@@ -62,9 +92,12 @@ class MarketView:
     ticker: str
     book: BookView
     healthy: bool
-    position: int  # signed count: > 0 long YES, < 0 long NO
+    position: int  # signed count: > 0 long YES, < 0 long NO (fills reported but not yet received included)
     own_orders: tuple[OwnOrder, ...]
     now_ms: int
+    meta: MarketMeta | None = None  # fees, grid, category, close time
+    fair: FairValue | None = None  # the latest model value for this market, if a model prices it
+    context: DeskContext | None = None  # the rest of the desk (other books, election model, bankroll)
 
     def own_at(self, side: Side, price: int) -> int:
         """Our own resting count at a level (so a strategy can see the book without itself)."""
