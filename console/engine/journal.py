@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from console.domain.fees import FeeType, KalshiFees
 from console.domain.orders import Applied, Fill, Order, OrderEvent, OrderState, Rejected
@@ -106,6 +106,20 @@ class IntentRecord:
     ttl_ms: int = 0
 
 
+class ResolvedPrediction(NamedTuple):
+    """One prediction whose market resolved (`outcome` 1 = YES, 0 = NO); the first four fields are the
+    journal's original (model, ticker, probability, outcome) tuple."""
+
+    model: str
+    ticker: str
+    probability: float
+    outcome: int
+    category: str = ""
+    market_prob: float | None = None  # the market's implied YES probability when the model predicted
+    ts_ms: int = 0
+    resolved_ms: int | None = None
+
+
 @dataclass
 class Recovered:
     """What `Journal.load()` rebuilt for a restart."""
@@ -151,11 +165,15 @@ class Journal:
                                f"(this one reads up to {SCHEMA_VERSION}); upgrade edgedesk")
         if version == 0:
             # one transaction: a crash while creating leaves an empty file, created again next time
-            self._db.executescript("BEGIN IMMEDIATE;" + SCHEMA_V1 + f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            upgrades = "".join(f"{stmt};" for v in range(1, SCHEMA_VERSION) for stmt in MIGRATIONS[v])
+            self._db.executescript("BEGIN IMMEDIATE;" + SCHEMA_V1 + upgrades +
+                                   f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
             return
+        # an older journal is upgraded in place, all steps in one transaction (a crash leaves it as it was)
         with self._tx():
             while version < SCHEMA_VERSION:
-                self._db.execute(MIGRATIONS[version])
+                for stmt in MIGRATIONS[version]:
+                    self._db.execute(stmt)
                 version += 1
                 self._db.execute(f"PRAGMA user_version={version}")
 
@@ -305,24 +323,35 @@ class Journal:
         return list(self._db.execute("SELECT decision, rule, message FROM decisions WHERE intent_id=? "
                                      "ORDER BY id", (intent_id,)))
 
-    def record_prediction(self, model: str, ticker: str, probability: float, now_ms: int) -> None:
+    def record_prediction(self, model: str, ticker: str, probability: float, now_ms: int, *,
+                          category: str = "", market_prob: float | None = None) -> None:
+        """A model's YES probability for a market, with the market's category and the market's own implied
+        YES probability at that moment (e.g. the mid), so calibration can score both on the same rows."""
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"{model} {ticker}: probability {probability} is outside [0, 1]")
-        self._db.execute("INSERT INTO predictions (ts_ms, model, ticker, probability) VALUES (?, ?, ?, ?)",
-                         (now_ms, model, ticker, probability))
+        if market_prob is not None and not 0.0 <= market_prob <= 1.0:
+            raise ValueError(f"{model} {ticker}: market probability {market_prob} is outside [0, 1]")
+        self._db.execute("INSERT INTO predictions (ts_ms, model, ticker, probability, category, market_prob) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (now_ms, model, ticker, probability, category, market_prob))
 
     def record_outcome(self, ticker: str, yes: bool, now_ms: int) -> int:
         """The market resolved: attach the outcome to its open predictions; returns how many."""
         return self._db.execute("UPDATE predictions SET outcome=?, resolved_ms=? WHERE ticker=? AND outcome IS NULL",
                                 (int(yes), now_ms, ticker)).rowcount
 
-    def resolved_predictions(self, model: str | None = None) -> list[tuple[str, str, float, int]]:
-        """(model, ticker, probability, outcome) pairs for calibration."""
-        sql = "SELECT model, ticker, probability, outcome FROM predictions WHERE outcome IS NOT NULL"
-        args: tuple = ()
+    def resolved_predictions(self, model: str | None = None, *, ticker: str | None = None
+                             ) -> list[ResolvedPrediction]:
+        """Resolved predictions for calibration, oldest first (`model`, `ticker`: only those)."""
+        sql = ("SELECT model, ticker, probability, outcome, category, market_prob, ts_ms, resolved_ms "
+               "FROM predictions WHERE outcome IS NOT NULL")
+        args: list[object] = []
         if model is not None:
-            sql, args = sql + " AND model=?", (model,)
-        return list(self._db.execute(sql + " ORDER BY id", args))
+            sql += " AND model=?"
+            args.append(model)
+        if ticker is not None:
+            sql += " AND ticker=?"
+            args.append(ticker)
+        return [ResolvedPrediction(*row) for row in self._db.execute(sql + " ORDER BY id", args)]
 
     def record_mark(self, now_ms: int, *, realized: int, unrealized: int, fees: int, exposure: int,
                     equity: int | None = None) -> None:

@@ -3,11 +3,14 @@
 Every money, price and count column is an INTEGER in DESIGN.md units (micro-dollars, YES-scale pips,
 hundredths of a contract); only model probabilities are REAL. `seq` columns share one journal-wide
 sequence so fills, position restatements and settlements replay in the order they happened.
+
+A new journal is created at `SCHEMA_V1` and then taken through every migration in the same
+transaction, so a fresh file and an upgraded old one have exactly the same tables.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -139,5 +142,13 @@ CREATE TABLE corrections (
 );
 """
 
-#: MIGRATIONS[n] upgrades a journal at version n to n + 1 (none yet: version 1 is the first)
-MIGRATIONS: dict[int, str] = {}
+#: MIGRATIONS[n] upgrades a journal at version n to n + 1: statements run in order, in one transaction
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: predictions carry the market's category (calibration per model and category) and the market's
+    # implied YES probability at that moment (the model is scored next to the market on the same rows)
+    1: (
+        "ALTER TABLE predictions ADD COLUMN category TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE predictions ADD COLUMN market_prob REAL",
+        "CREATE INDEX predictions_by_model ON predictions(model, category)",
+    ),
+}

@@ -40,7 +40,7 @@ MARKET = MarketInfo("KXSEN-A", "KXSEN", "politics", True, 1_900_000_000,
 
 def test_wal_mode_schema_version_and_default_paths(tmp_path) -> None:
     with Journal(tmp_path / "j.sqlite") as j:
-        assert j.journal_mode == "wal" and j.schema_version == 1
+        assert j.journal_mode == "wal" and j.schema_version == 2
     assert (tmp_path / "j.sqlite").exists()
     assert default_journal_path({"EDGEDESK_HOME": str(tmp_path)}) == tmp_path / "journal.sqlite"
     assert data_dir({"XDG_DATA_HOME": "/x"}).as_posix() == "/x/edgedesk"
@@ -55,6 +55,31 @@ def test_newer_schema_is_refused_with_advice(tmp_path) -> None:
     db.close()
     with pytest.raises(JournalError, match="newer edgedesk.*upgrade"):
         Journal(path)
+
+
+def test_a_version_1_journal_is_upgraded_in_place_and_keeps_its_predictions(tmp_path) -> None:
+    from console.engine.journal_schema import SCHEMA_V1
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_V1 + "PRAGMA user_version=1;")
+    db.execute("INSERT INTO predictions (ts_ms, model, ticker, probability) VALUES (5, 'polls', 'KXSEN-A', 0.6)")
+    db.commit()
+    db.close()
+    with Journal(path) as j:
+        assert j.schema_version == 2
+        j.record_prediction("polls", "KXSEN-A", 0.7, 6, category="politics", market_prob=0.65)
+        assert j.record_outcome("KXSEN-A", False, 9) == 2
+        old, new = j.resolved_predictions()
+        assert (old.probability, old.category, old.market_prob, old.outcome) == (0.6, "", None, 0)
+        assert (new.probability, new.category, new.market_prob, new.outcome) == (0.7, "politics", 0.65, 0)
+    fresh = tmp_path / "fresh.sqlite"
+    Journal(fresh).close()
+
+    def columns(p):
+        with sqlite3.connect(p) as c:
+            return c.execute("SELECT sql FROM sqlite_master WHERE name='predictions'").fetchone()
+
+    assert columns(path) == columns(fresh)  # upgraded and new journals have the same table
 
 
 def test_duplicate_fill_is_recorded_once_even_after_reopen(tmp_path) -> None:
@@ -173,12 +198,19 @@ def test_intents_decisions_predictions_marks_corrections(tmp_path) -> None:
         j.record_decision("i1", "expired", 130_100, message="proposal ttl 30 s passed")
         assert j.decisions("i1") == [("risk_rejected", "fat_finger", "A: ask 0.1100 through"),
                                      ("expired", None, "proposal ttl 30 s passed")]
-        j.record_prediction("polls", "KXSEN-A", 0.52, 100)
+        j.record_prediction("polls", "KXSEN-A", 0.52, 100, category="politics", market_prob=0.57)
         j.record_prediction("polls", "KXSEN-B", 0.40, 100)
         with pytest.raises(ValueError, match="outside"):
             j.record_prediction("polls", "KXSEN-A", 1.2, 100)
+        with pytest.raises(ValueError, match="market probability"):
+            j.record_prediction("polls", "KXSEN-A", 0.5, 100, market_prob=-0.1)
         assert j.record_outcome("KXSEN-A", True, 500) == 1
-        assert j.resolved_predictions("polls") == [("polls", "KXSEN-A", 0.52, 1)]
+        assert j.record_outcome("KXSEN-A", False, 600) == 0  # a market resolves once
+        [resolved] = j.resolved_predictions("polls")
+        assert resolved[:4] == ("polls", "KXSEN-A", 0.52, 1)
+        assert (resolved.category, resolved.market_prob, resolved.ts_ms, resolved.resolved_ms) == \
+            ("politics", 0.57, 100, 500)
+        assert j.resolved_predictions("polls", ticker="KXSEN-B") == []
         j.record_mark(200, realized=1, unrealized=-2, fees=3, exposure=4, equity=5)
         j.record_correction(300, "order_adopted", "venue order O7 not in the journal; adopted",
                             ticker="KXSEN-A", client_order_id="ed:x:manual:9")
