@@ -1,0 +1,188 @@
+"""Laggards driven directly: a control move, race books that have or have not followed, the exposure bound."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import pytest
+
+from console.domain.book import Book
+from console.domain.fees import FeeType, KalshiFees
+from console.domain.grid import PriceGrid
+from console.domain.side import Side
+from console.domain.sizing import ElectionMarket as ExposureMarket
+from console.domain.sizing import Holding, election_scenarios, max_count_within_bound
+from console.engine.fair import ElectionMarket, ElectionState, FairValue
+from console.engine.messages import MarketMeta
+from console.engine.strategies.base import MarketView, OwnOrder
+from console.engine.strategies.laggards import Laggards
+from console.models.montecarlo import Chamber, ElectionModel
+
+GRID = PriceGrid.for_structure("linear_cent")
+FEES = KalshiFees(FeeType.QUADRATIC, Fraction(1))
+T0 = 1_800_000_000_000
+RACES = ("A", "B", "C", "D", "E")
+MODEL = ElectionModel.from_probabilities(dict.fromkeys(RACES, 0.5), 0.6, {"senate": Chamber(RACES, 0, 3)})
+MARKETS = {"CTRL": ElectionMarket("senate", True, True), "RA": ElectionMarket("A", False, True),
+           "RB": ElectionMarket("B", False, False), "RC": ElectionMarket("C", False, True)}
+ELECTION = ElectionState(MODEL, MARKETS)
+A_GIVEN_65 = MODEL.conditional_race_probabilities("senate", 0.65)["A"]  # ~0.628: A is worth that if control is 65c
+
+
+@dataclass
+class FakeContext:
+    """The desk as a strategy sees it: other books, positions, the election model, calibration, losses."""
+
+    books: dict = field(default_factory=dict)
+    positions: dict = field(default_factory=dict)
+    election: ElectionState | None = None
+    bankroll: int = 1_000_000_000
+    loss_ms: int | None = None
+    red: set = field(default_factory=set)
+
+    def book(self, ticker, venue="kalshi"):
+        return self.books.get(ticker)
+
+    def healthy(self, ticker, venue="kalshi"):
+        return ticker not in self.red
+
+    def fair(self, ticker):
+        return None
+
+    def meta(self, ticker):
+        return None
+
+    def position(self, ticker):
+        return self.positions.get(ticker, 0)
+
+    def shrink(self, model, category):
+        return 1.0
+
+    def last_loss_ms(self):
+        return self.loss_ms
+
+
+def book(ticker, bids, asks):
+    b = Book(GRID, ticker)
+    b.apply_snapshot(bids, asks)
+    return b
+
+
+def around(mid):
+    return book("X", [(mid - 100, 1000)], [(mid + 100, 1000)])
+
+
+def context(control_mid=5000, **kw):
+    ctx = FakeContext(election=ELECTION, **kw)
+    ctx.books.setdefault("CTRL", around(control_mid))
+    return ctx
+
+
+def race_view(ctx, ticker="RA", bids=((4900, 600),), asks=((5100, 600), (5500, 800), (6200, 5000)), *,
+              now_ms=T0, position=0, own=(), healthy=True):
+    meta = MarketMeta(ticker, "KXEV", f"race {ticker}", "elections", "active", GRID, FEES, False, 2_000_000_000)
+    fair = FairValue(ticker, 0.5, "polls", "elections", now_ms)
+    return MarketView(ticker, book(ticker, bids, asks), healthy, position, tuple(own), now_ms, meta, fair, ctx)
+
+
+def lag(**kw):
+    return Laggards(name="lag", tickers=None, **kw)
+
+
+def moved(strategy, ctx, to_mid=6500, **kw):
+    """Control at 50c, then at `to_mid` ten seconds later while the race book stays where it was."""
+    strategy.evaluate(race_view(ctx, now_ms=T0, **{k: v for k, v in kw.items() if k != "after"}))
+    ctx.books["CTRL"] = around(to_mid)
+    return strategy.evaluate(race_view(ctx, now_ms=T0 + 10_000, **kw))
+
+
+def test_buys_the_race_that_has_not_followed_a_control_move():
+    intents = moved(lag(), context())
+    assert len(intents) == 1
+    i = intents[0]
+    assert (i.ticker, i.side, i.time_in_force, i.quote) == ("RA", Side.BID, "immediate_or_cancel", False)
+    assert i.price == 5500  # takes 51c and 55c; 62c is past the edge after the taker fee
+    assert i.count == 1000  # the order cap (1,400 is visible up to 55c)
+    assert i.model_probability == pytest.approx(A_GIVEN_65)
+    assert i.edge_after_fees == pytest.approx(A_GIVEN_65 - 0.55 - 0.0174, abs=2e-4)
+    assert "CTRL moved +15.00c to 65.00c" in i.reason and "A should be worth 62.77c" in i.reason
+
+
+def test_a_race_whose_yes_is_the_other_party_is_sold_through_the_no_side():
+    ctx = context()
+    intents = moved(lag(), ctx, ticker="RB", bids=((4900, 600), (4500, 800)), asks=((5100, 600),))
+    assert len(intents) == 1 and intents[0].side is Side.ASK  # buys NO: B's YES pays if D loses B
+    assert intents[0].price == 4500 and intents[0].count == 1000
+    assert intents[0].model_probability == pytest.approx(1 - A_GIVEN_65)
+    assert "buy NO" in intents[0].reason
+
+
+def test_no_trade_when_the_race_already_caught_up():
+    ctx = context()
+    s = lag()
+    s.evaluate(race_view(ctx, now_ms=T0))
+    ctx.books["CTRL"] = around(6500)
+    caught_up = s.evaluate(race_view(ctx, bids=((6200, 600),), asks=((6300, 600),), now_ms=T0 + 10_000))
+    assert caught_up == ()
+
+
+def test_no_trade_on_a_small_move_first_sight_or_a_red_control_book():
+    assert moved(lag(), context(), to_mid=5200) == ()  # 2c < the 3c minimum move
+    s = lag()
+    assert s.evaluate(race_view(context(control_mid=6500))) == ()  # no history: not a move
+    ctx = context()
+    ctx.red.add("CTRL")
+    assert moved(lag(), ctx) == ()
+
+
+def test_an_old_move_is_a_disagreement_not_a_lag():
+    ctx = context()
+    s = lag(move_window_ms=120_000)
+    assert moved(s, ctx) != ()
+    later = s.evaluate(race_view(ctx, now_ms=T0 + 140_000))  # same books, the move is now 130 s old
+    assert later == ()
+
+
+def test_the_correlated_bound_caps_the_size_with_other_races_held():
+    ctx = context(positions={"RC": 2000})  # already long D in race C: same national risk
+    ctx.books["RC"] = around(5000)
+    bound = 15_000_000  # $15 worst-scenario loss for the whole election book
+    intents = moved(lag(max_worst_loss=bound), ctx)
+    assert len(intents) == 1
+    i = intents[0]
+    scen = election_scenarios(MODEL, {t: ExposureMarket(race=None if m.chamber else m.name,
+                                                        chamber=m.name if m.chamber else None,
+                                                        yes_if_win=m.yes_is_dem) for t, m in MARKETS.items()})
+    unit_cost = 5500 + FEES.trade_fee(5500, 1000, maker=False) / 1000
+    held = {"RC": Holding(2000, 2000 * 5000)}  # valued at its mid
+    expected = max_count_within_bound(scen, held, "RA", Side.BID, unit_cost, bound) // 100 * 100
+    assert 0 < i.count == expected < 1000
+    assert "size limited by correlated bound" in i.reason
+    alone = moved(lag(max_worst_loss=bound), context())[0]
+    assert alone.count > i.count  # the race C position used up part of the bound
+
+
+def test_own_position_and_open_orders_count_against_max_position():
+    own = (OwnOrder("c1", Side.BID, 5100, 300, "pending"),)
+    intents = moved(lag(max_position=1500), context(), position=900, own=own)
+    assert intents[0].count == 300  # 1500 - 900 held - 300 on the way
+
+
+def test_the_guard_keeps_it_out_after_a_large_loss():
+    assert moved(lag(), context(loss_ms=T0)) == ()
+
+
+def test_same_views_give_the_same_intents():
+    def run():
+        ctx = context()
+        s = lag()
+        out = []
+        for k, mid in enumerate((5000, 5400, 6500, 6600, 6000)):
+            ctx.books["CTRL"] = around(mid)
+            out.append(tuple(s.evaluate(race_view(ctx, now_ms=T0 + 5000 * k))))
+        return out
+    first = run()
+    assert first == run() and any(first)
+    assert math.isfinite(first[2][0].edge_after_fees)
