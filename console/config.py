@@ -8,6 +8,7 @@ Secrets never live here: keys come from the environment or a key-file path (`[ve
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -86,6 +87,18 @@ class UiConfig(_Section):
     keys: dict[str, str] = Field(default_factory=dict)
 
 
+#: the strategies config.toml ships (docs/strategies.md); a [engine.strategies.*] table in the file replaces them
+DEFAULT_STRATEGIES: dict[str, dict[str, Any]] = {
+    "directional": {
+        "kind": "directional", "enabled": True, "min_edge": 300,
+        "min_edge_by_category": {"elections": 300, "weather": 400, "economics": 400},
+        "kelly_multiplier": 0.25, "max_order": 1000, "max_position": 2000, "max_spread": 800,
+        "min_shrink": 0.3, "cooling_off_s": 900, "election_loss_share": 0.05,
+        "exit_before_close_s": 3600, "exit_within": 100, "min_interval_ms": 1000,
+    },
+}
+
+
 class EngineConfig(_Section):
     #: markets to watch (books, strategies); empty = the venue's open markets, up to max_watch
     watch: list[str] = Field(default_factory=list)
@@ -107,8 +120,11 @@ class EngineConfig(_Section):
     forward_test_log: bool = True
     #: headless: a status line every this many seconds
     status_interval_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
-    #: test strategies by name: {kind = "threshold_taker" | "quoter", ...their parameters}
-    strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: a realized loss bigger than this share of bankroll starts the model strategies' cooling-off period
+    large_loss_share: Annotated[float, Field(gt=0, le=1)] = 0.02
+    #: strategies by name: {kind = "directional" | "threshold_taker" | "quoter" | ..., enabled, ...parameters}
+    #: (docs/strategies.md); the shipped config.toml lists these defaults
+    strategies: dict[str, dict[str, Any]] = Field(default_factory=lambda: copy.deepcopy(DEFAULT_STRATEGIES))
 
 
 class DeskConfig(_Section):

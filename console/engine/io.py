@@ -333,11 +333,20 @@ class IoThread:
                     log.info("io: reading order %s failed: %s", o.client_order_id, exc)
             fills = [f async for f in rest.iter_fills(min_ts=action.fills_since_s or None)]
             positions = [p async for p in rest.iter_positions()]
+            # after the positions: a payout between the two reads shows as a settlement, never as a lost position
+            settlements = [] if action.settlements_since_s is None else \
+                [s async for s in rest.iter_settlements(min_ts=action.settlements_since_s or None)]
+            results: list[tuple[str, str, int | None]] = []
+            for start in range(0, len(action.resolve), BOOKS_PER_REQUEST):
+                async for market in rest.iter_markets(tickers=action.resolve[start:start + BOOKS_PER_REQUEST]):
+                    if market.status in ("finalized", "settled") and market.result in ("yes", "no"):
+                        results.append((market.ticker, market.result, market.settlement_value))
         except Exception as exc:  # noqa: BLE001 - the kernel retries the pass
             self.post(m.ReconcileResult(action.pass_id, action.reason, False, message=str(exc)))
             return
         self.post(m.ReconcileResult(action.pass_id, action.reason, True, tuple(resting), tuple(looked_up),
-                                    tuple(fills), tuple(positions)))
+                                    tuple(fills), tuple(positions), settlements=tuple(settlements),
+                                    results=tuple(results)))
 
     async def _flatten_fetch(self, action: m.FlattenFetch) -> None:
         rest = self.rest

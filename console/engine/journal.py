@@ -295,9 +295,20 @@ class Journal:
         self._db.execute("INSERT INTO position_events VALUES (?, ?, 'restate', ?, ?, ?, NULL)",
                          (self._next_seq(), now_ms, ticker, position, cost_basis))
 
-    def record_settlement(self, ticker: str, yes_value: int, now_ms: int) -> None:
-        self._db.execute("INSERT INTO position_events VALUES (?, ?, 'settle', ?, NULL, NULL, ?)",
-                         (self._next_seq(), now_ms, ticker, yes_value))
+    def record_settlement(self, ticker: str, yes_value: int, now_ms: int, *, position: int | None = None) -> None:
+        """The market paid out at `yes_value` pips per YES unit; `position` is the signed count settled (kept
+        to compare with the venue's own settlement record; replay settles whatever the ledger holds)."""
+        self._db.execute("INSERT INTO position_events VALUES (?, ?, 'settle', ?, ?, NULL, ?)",
+                         (self._next_seq(), now_ms, ticker, position, yes_value))
+
+    def settlements(self) -> dict[str, tuple[int, int | None]]:
+        """ticker -> (YES value in pips, signed count settled or None) for every journaled settlement."""
+        return {t: (v, pos) for t, v, pos in self._db.execute(
+            "SELECT ticker, yes_value, position FROM position_events WHERE kind='settle' ORDER BY seq")}
+
+    def first_session_ms(self) -> int | None:
+        """When this journal's first session started (None for a journal never used)."""
+        return self._db.execute("SELECT min(started_ms) FROM sessions").fetchone()[0]
 
     def fill_count(self) -> int:
         return self._db.execute("SELECT count(*) FROM fills").fetchone()[0]
@@ -338,6 +349,11 @@ class Journal:
         """The market resolved: attach the outcome to its open predictions; returns how many."""
         return self._db.execute("UPDATE predictions SET outcome=?, resolved_ms=? WHERE ticker=? AND outcome IS NULL",
                                 (int(yes), now_ms, ticker)).rowcount
+
+    def unresolved_tickers(self, limit: int = 1000) -> list[str]:
+        """Markets with predictions still waiting for an outcome, oldest prediction first."""
+        return [r[0] for r in self._db.execute("SELECT ticker FROM predictions WHERE outcome IS NULL GROUP BY ticker "
+                                               "ORDER BY min(id) LIMIT ?", (limit,))]
 
     def resolved_predictions(self, model: str | None = None, *, ticker: str | None = None
                              ) -> list[ResolvedPrediction]:

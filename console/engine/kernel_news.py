@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from console.domain.units import PRICE_MAX
 from console.engine.control import Mode, VenueHealth
 from console.engine.messages import (
     BalanceLoaded,
@@ -41,7 +40,6 @@ class VenueNews:
     reconciler: Reconciler
     dirty: dict[str, None]
     book_changed: bool
-    determined: dict[str, int]
 
     if TYPE_CHECKING:
         def halt(self, reason: str, rule: str | None = None) -> None: ...
@@ -96,19 +94,9 @@ class VenueNews:
 
     def _on_lifecycle(self, msg: w.MarketLifecycle) -> None:
         b = msg.msg
-        desk = self.desk
-        if b.event_type == "determined":
-            value = b.settlement_value if b.settlement_value is not None else (PRICE_MAX if b.result == "yes" else 0)
-            self.determined[b.market_ticker] = value
-        elif b.event_type == "settled" and b.market_ticker in self.determined:
-            pos = desk.portfolio.positions.get(b.market_ticker)
-            if pos is not None and pos.position:
-                realized = desk.portfolio.settle(b.market_ticker, self.determined[b.market_ticker])
-                if desk.journal is not None:
-                    desk.journal.record_settlement(b.market_ticker, self.determined[b.market_ticker], desk.now_ms)
-                desk.alert("info", "settlement", f"{b.market_ticker} settled; realized {realized / 1e6:+.2f} $")
+        self.reconciler.settler.on_lifecycle(b)  # settles positions and records outcomes (settlements.py)
         if b.event_type in ("deactivated", "determined", "settled", "activated"):
-            desk.alert("info", "market", f"{b.market_ticker}: {b.event_type}")
+            self.desk.alert("info", "market", f"{b.market_ticker}: {b.event_type}")
 
     def _on_group(self, msg: w.OrderGroupUpdate) -> None:
         b = msg.msg

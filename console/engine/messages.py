@@ -102,6 +102,8 @@ class ReconcileAction:
     unknown: tuple[UnknownLookup, ...] = ()
     open: tuple[OpenLookup, ...] = ()
     fills_since_s: int = 0
+    settlements_since_s: int | None = None  # also read the account's settlements since then (None: do not)
+    resolve: tuple[str, ...] = ()  # markets whose result to read (predictions waiting for an outcome)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,8 @@ class ReconcileResult:
     fills: tuple[r.Fill, ...] = ()
     positions: tuple[r.MarketPosition, ...] = ()
     message: str = ""
+    settlements: tuple[r.Settlement, ...] = ()
+    results: tuple[tuple[str, str, int | None], ...] = ()  # (ticker, "yes" | "no", YES value pips) of finalized markets
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ One pass (`ReconcileAction` -> the io thread reads -> `ReconcileResult` back her
    portfolio view caught up = it never arrived: REJECTED); each local open order the venue no longer
    lists as resting is read and takes the venue's state; venue resting orders the journal does not
    know are adopted and flagged;
-3. positions: the venue's position per market against the desk's. Fills racing the reads can make
+3. settlements: the account's settlements since the previous pass (since the journal began on the
+   first) are applied once each, before positions are compared (`settlements.py`), and markets with
+   predictions waiting for an outcome are looked up;
+4. positions: the venue's position per market against the desk's. Fills racing the reads can make
    the two differ for a moment, so a difference is corrected only when the next pass (run at once)
    sees the same two numbers with no fill in that market in between; then the desk takes the venue's
    position and cost, journals the correction and raises an alert.
@@ -35,6 +38,7 @@ from console.engine.messages import (
     ReconcileResult,
     UnknownLookup,
 )
+from console.engine.settlements import Settler
 from console.engine.state import Desk
 from console.venues.kalshi import codec_rest as r
 
@@ -59,6 +63,8 @@ class Reconciler:
         self.fill_marks: dict[str, int] = {}  # ticker -> fills applied (to see whether fills came in between)
         self.fills_since_ms: int | None = None
         self.corrections = 0
+        self.settler = Settler(desk, self.request)
+        self.asked: tuple[str, ...] = ()  # markets whose result the pass in flight reads
         execution.on_new_fill.append(lambda fill, _cid: self.note_fill(fill.ticker))
 
     # --- scheduling -------------------------------------------------------------------------------
@@ -88,7 +94,9 @@ class Reconciler:
         open_ = tuple(OpenLookup(o.client_order_id, o.order_id, o.ticker) for o in desk.open.values()
                       if o.state in (OrderState.RESTING, OrderState.PARTIALLY_FILLED))
         since_ms = self.fills_since_ms if self.fills_since_ms is not None else desk.now_ms - 86_400_000
-        desk.act(ReconcileAction(self.in_flight, reason, unknown, open_, max(0, since_ms // 1000)))
+        settled_since_s, self.asked = self.settler.pass_args(self.fills_since_ms)
+        desk.act(ReconcileAction(self.in_flight, reason, unknown, open_, max(0, since_ms // 1000),
+                                 settled_since_s, self.asked))
 
     # --- results ----------------------------------------------------------------------------------
     def on_result(self, result: ReconcileResult) -> None:
@@ -105,6 +113,7 @@ class Reconciler:
         started_ms = self.last_pass_ms
         self.last_pass_ms = desk.now_ms
         self._fills(result.fills)
+        self.settler.on_pass(result.settlements, result.results, self.asked)
         self._orders(result)
         confirm = self._positions(result.positions)
         unknown = sorted({p.ticker for p in result.positions if p.position} | {o.ticker for o in result.resting}

@@ -60,7 +60,9 @@ class SnapshotBuilder:
             ask = book.best_ask if book else None
             level, reason = desk.health(ticker) if book else ("red", "not watched")
             markets.append(MarketRow(ticker, desk.venue, meta.title, meta.category, desk.last_price.get(ticker),
-                                     bid[0] if bid else None, ask[0] if ask else None, None, level, reason))
+                                     bid[0] if bid else None, ask[0] if ask else None,
+                                     edge.edge_after_fees if (edge := desk.edge_rows.get(ticker)) else None,
+                                     level, reason))
         orders = tuple(OrderRow(o.client_order_id, o.ticker, o.side, o.price, o.filled, o.remaining, o.state.value,
                                 o.origin, o.client_order_id in desk.adopted) for o in desk.open.values())
         proposals = tuple(ProposalRow(p.intent_id, p.intent.ticker, p.intent.side, p.intent.price,  # type: ignore[attr-defined]
@@ -99,6 +101,7 @@ class SnapshotBuilder:
             books=books, markets=tuple(markets), orders=orders, proposals=proposals, positions=tuple(positions),
             risk=risk, blocked_markets=blocked, cost_to_flatten=cost, pnl_today=tuple(self.pnl_marks),
             alerts=tuple(list(desk.alerts)[-50:]),
+            edges=tuple(desk.edge_rows[t] for t in desk.watched if t in desk.edge_rows),
         )
 
     def _meters(self, day: int) -> tuple[RiskMeter, ...]:

@@ -275,9 +275,11 @@ class KalshiRest(OrderWrites):
         return await self._get("/portfolio/settlements", r.SettlementsPage, {
             "ticker": ticker, "event_ticker": event_ticker, "limit": limit, "cursor": cursor})
 
-    async def iter_settlements(self, *, ticker: str | None = None,
+    async def iter_settlements(self, *, ticker: str | None = None, min_ts: int | None = None,
                                limit: int | None = 1000) -> AsyncIterator[r.Settlement]:
-        async for page in self._pages("/portfolio/settlements", r.SettlementsPage, {"ticker": ticker, "limit": limit}):
+        """Every settlement (newest first), `min_ts`: settled at or after this Unix second only."""
+        async for page in self._pages("/portfolio/settlements", r.SettlementsPage,
+                                      {"ticker": ticker, "min_ts": min_ts, "limit": limit}):
             for settlement in page.settlements:
                 yield settlement
 
