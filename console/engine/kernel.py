@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from console.config import DeskConfig
 from console.domain.orders import OrderState, SendFailed
+from console.domain.units import PRICE_MAX
 from console.engine.clock import Clock, WallClock
 from console.engine.control import (
     Approve,
@@ -47,6 +48,7 @@ from console.engine.control import (
     Watch,
 )
 from console.engine.execution import Execution
+from console.engine.fair import FairValue, FairValues
 from console.engine.flatten import Flattener
 from console.engine.journal import ForwardTestLog, Journal, Recovered
 from console.engine.kernel_news import VenueNews
@@ -75,6 +77,7 @@ from console.engine.reconcile import Reconciler
 from console.engine.snapshot import SnapshotBuilder
 from console.engine.state import Desk
 from console.engine.strategies.base import MarketView, OwnOrder, Strategy
+from console.engine.strategies.directional import Directional
 from console.venues.events import BookDelta, BookLevelSet, BookSnapshot
 from console.venues.kalshi import codec_ws as w
 from console.venues.kalshi.ws_events import (
@@ -95,6 +98,10 @@ WORKERS = 2
 SHUTDOWN_CANCEL_WAIT_MS = 3_000
 EVALUATE = Evaluate()
 TICK = Tick()
+PREDICTION_MOVE = 0.01  # journal a market's prediction when it moves this much...
+PREDICTION_EVERY_MS = 15 * 60_000  # ...or this long after the last one
+MODEL_ALERT_EVERY_MS = 60_000  # the same model data problem is alerted at most once a minute
+EDGE_ROW_REFRESH_MS = 5_000  # edge rows of a changed market are recomputed, and at least this often
 
 
 class Kernel(VenueNews):
@@ -133,6 +140,10 @@ class Kernel(VenueNews):
         self._thread: threading.Thread | None = None
         self._workers: ThreadPoolExecutor | None = None
         self.work_handlers: dict[str, Callable[[WorkDone], None]] = {}
+        self.predicted: dict[str, tuple[float, int]] = {}  # ticker -> (probability, ms) last journaled
+        self.model_alerted: dict[str, int] = {}  # model data problem -> ms last alerted
+        self.edge_keys: dict[str, tuple] = {}  # ticker -> what its edge row was computed from
+        self._edge_source: Directional | None = None
         self._handlers = self._make_handlers()
         if journal is not None:
             journal.start_session(session, self.desk.now_ms)
@@ -144,8 +155,9 @@ class Kernel(VenueNews):
         ex = self.execution
         return {
             BookDelta: self._on_book, BookSnapshot: self._on_book, BookLevelSet: self._on_book,
-            w.FillMsg: self._on_fill, w.UserOrderMsg: ex.on_user_order, w.MarketPositionMsg: self._on_position,
-            w.MarketLifecycle: self._on_lifecycle, w.OrderGroupUpdate: self._on_group, w.Ticker: self._on_ticker,
+            w.FillMsg: self._on_fill_noting_loss, w.UserOrderMsg: ex.on_user_order,
+            w.MarketPositionMsg: self._on_position, w.MarketLifecycle: self._on_lifecycle_noting_loss,
+            w.OrderGroupUpdate: self._on_group, w.Ticker: self._on_ticker, FairValues: self._on_fair,
             w.TradeMsg: self._on_trade, SeqGap: self._on_gap, FeedDecodeError: self._on_feed_trouble,
             SubscriptionLost: self._on_feed_trouble, SilenceDetected: self._on_silence,
             FeedConnected: self._on_connected, FeedDisconnected: self._on_disconnected,
@@ -337,6 +349,8 @@ class Kernel(VenueNews):
     def _evaluate(self, _: Evaluate) -> None:
         desk = self.desk
         dirty, self.dirty = self.dirty, {}
+        if desk.fairs:
+            self._edge_rows(dirty)
         if not desk.ready or desk.mode is Mode.HALTED or not self.strategies:
             self.skipped = True  # books moved while we could not trade: look at every market when we can
             return
@@ -349,14 +363,96 @@ class Kernel(VenueNews):
                 continue
             healthy = desk.health(ticker)[0] != "red"
             position = desk.position(ticker)
+            meta, fair = desk.markets.get(ticker), desk.fairs.get(ticker)
             for strategy in self.strategies:
                 if strategy.tickers is not None and ticker not in strategy.tickers:
                     continue
                 own = tuple(OwnOrder(o.client_order_id, o.side, o.price, o.remaining, o.state.value)
                             for o in desk.open.values() if o.ticker == ticker and o.origin == strategy.name)
-                intents = strategy.evaluate(MarketView(ticker, book, healthy, position, own, desk.now_ms))
+                intents = strategy.evaluate(MarketView(ticker, book, healthy, position, own, desk.now_ms, meta, fair,
+                                                       desk))
                 if intents:
                     self.execution.submit_intents(intents)
+
+    # --- model fair values ------------------------------------------------------------------------
+    def _on_fair(self, msg: FairValues) -> None:
+        """A model refresh: keep the latest value per market and the election state, re-run the strategies
+        on those markets, journal the predictions (throttled) and alert the refresh's data problems."""
+        desk = self.desk
+        for value in msg.values:
+            desk.fairs[value.ticker] = value
+            self.dirty[value.ticker] = None
+            self._journal_prediction(value)
+        if msg.election is not None:
+            desk.election = msg.election
+            self.dirty.update(dict.fromkeys(msg.election.markets))  # the correlated bound moved for all of them
+        for text in msg.errors:
+            last = self.model_alerted.get(text)
+            if last is None or desk.now_ms - last >= MODEL_ALERT_EVERY_MS:
+                self.model_alerted[text] = desk.now_ms
+                desk.alert("warn", "model", f"model data ({msg.source or 'model runner'}): {text}")
+        desk.changed = True
+
+    def _journal_prediction(self, value: FairValue) -> None:
+        desk = self.desk
+        if desk.journal is None:
+            return
+        last = self.predicted.get(value.ticker)
+        if last is not None and abs(value.prob_yes - last[0]) < PREDICTION_MOVE \
+                and desk.now_ms - last[1] < PREDICTION_EVERY_MS:
+            return
+        self.predicted[value.ticker] = (value.prob_yes, desk.now_ms)
+        book = desk.book(value.ticker)
+        bid, ask = (book.best_bid, book.best_ask) if book is not None else (None, None)
+        market_prob = (bid[0] + ask[0]) / (2 * PRICE_MAX) if bid is not None and ask is not None else None
+        desk.journal.record_prediction(value.model, value.ticker, value.prob_yes, desk.now_ms,
+                                       category=value.category, market_prob=market_prob)
+
+    def _edge_rows(self, dirty: dict[str, None]) -> None:
+        """The snapshot's edge rows for the changed markets a model prices (the directional strategy's view
+        of them: edge after fees, Kelly size, the signal or why not); unchanged markets are not redone."""
+        desk = self.desk
+        source = self._edge_source
+        if source is None:
+            source = next((s for s in self.strategies if isinstance(s, Directional)), None) \
+                or Directional("directional", None)
+            self._edge_source = source
+        for ticker in dirty:
+            fair = desk.fairs.get(ticker)
+            book = desk.book(ticker) if fair is not None else None
+            if book is None:
+                continue
+            healthy = desk.health(ticker)[0] != "red"
+            position = desk.position(ticker)
+            key = (book.version, fair, healthy, position, desk.bankroll, desk.last_loss, desk.election,
+                   desk.now_ms // EDGE_ROW_REFRESH_MS)
+            if self.edge_keys.get(ticker) == key:
+                continue
+            self.edge_keys[ticker] = key
+            own = tuple(OwnOrder(o.client_order_id, o.side, o.price, o.remaining, o.state.value)
+                        for o in desk.open.values() if o.ticker == ticker and o.origin == source.name)
+            found = source.assess(MarketView(ticker, book, healthy, position, own, desk.now_ms,
+                                             desk.markets.get(ticker), fair, desk))
+            if found is not None and desk.edge_rows.get(ticker) != found.row:
+                desk.edge_rows[ticker] = found.row
+                desk.changed = True
+
+    # --- large losses (the guard's cooling-off) ---------------------------------------------------
+    def _net_realized(self, ticker: str) -> int:
+        pos = self.desk.portfolio.positions.get(ticker)
+        return pos.realized - pos.fees if pos is not None else 0
+
+    def _on_fill_noting_loss(self, msg: w.FillMsg) -> None:
+        ticker = msg.msg.market_ticker
+        before = self._net_realized(ticker)
+        self._on_fill(msg)
+        self.desk.note_realized(ticker, self._net_realized(ticker) - before)
+
+    def _on_lifecycle_noting_loss(self, msg: w.MarketLifecycle) -> None:
+        ticker = msg.msg.market_ticker
+        before = self._net_realized(ticker)
+        self._on_lifecycle(msg)
+        self.desk.note_realized(ticker, self._net_realized(ticker) - before)
 
     def _on_tick(self, _: Tick) -> None:
         desk = self.desk

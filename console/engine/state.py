@@ -7,6 +7,10 @@ flatten, snapshots) each hold a reference to it; nothing here locks, because not
 Helpers keep the bookkeeping in one place: `apply_order` applies a venue or local event to an order,
 journals it, keeps the index of open orders and tells the front ends (`OrderUpdated`) when the order
 changed; `alert` journals and emits an `Alert`; `act` hands an action to the io thread.
+
+The desk is also the strategies' `DeskContext` (console/engine/strategies/base.py): the latest model
+fair values and election state, any watched book and its health, positions, the calibration shrink
+(from `scorebook` when one is set, else 1.0) and when the desk last booked a large loss.
 """
 
 from __future__ import annotations
@@ -26,7 +30,15 @@ from console.domain.side import Side
 from console.engine.book_health import Health
 from console.engine.books import BookManager
 from console.engine.clock import Clock
-from console.engine.control import Alert, Control, EngineEvent, Mode, OrderUpdated
+from console.engine.control import (
+    Alert,
+    Control,
+    EdgeRow,
+    EngineEvent,
+    Mode,
+    OrderUpdated,
+)
+from console.engine.fair import ElectionState, FairValue
 from console.engine.journal import ForwardTestLog, Journal
 from console.engine.messages import MarketMeta
 
@@ -88,6 +100,11 @@ class Desk:
     changed: bool = True
     flatten_report: str = ""
     flattening: bool = False
+    fairs: dict[str, FairValue] = field(default_factory=dict)  # ticker -> the latest model value
+    election: ElectionState | None = None  # the latest correlated election model
+    scorebook: object | None = None  # calibration: .shrink(model, category) -> 0..1; None = no shrink
+    last_loss: int | None = None  # ms of the last realized loss above [engine] large_loss_share of bankroll
+    edge_rows: dict[str, EdgeRow] = field(default_factory=dict)  # ticker -> the snapshot's edge row
 
     def __post_init__(self) -> None:
         self.books = BookManager(clock_ns=self.clock.mono_ns)
@@ -109,15 +126,48 @@ class Desk:
         self.emit(event)
 
     # --- books ----------------------------------------------------------------------------------
-    def book(self, ticker: str) -> Book | None:
-        return self.books.book(self.venue, ticker)
+    def book(self, ticker: str, venue: str = VENUE) -> Book | None:
+        return self.books.book(venue, ticker)
 
-    def health(self, ticker: str) -> tuple[str, str]:
+    def health(self, ticker: str, venue: str = VENUE) -> tuple[str, str]:
         try:
-            h = self.books.health(self.venue, ticker)
+            h = self.books.health(venue, ticker)
         except KeyError:
             return Health.RED.value, "not watched"
         return h.level.value, h.reason
+
+    def healthy(self, ticker: str, venue: str = VENUE) -> bool:
+        return self.health(ticker, venue)[0] != Health.RED.value
+
+    # --- the strategies' context (DeskContext) ----------------------------------------------------
+    def fair(self, ticker: str) -> FairValue | None:
+        return self.fairs.get(ticker)
+
+    def meta(self, ticker: str) -> MarketMeta | None:
+        return self.markets.get(ticker)
+
+    def cost_basis(self, ticker: str) -> int:
+        """Money paid for the open lots in a market (micro-dollars, the held side's scale)."""
+        pos = self.portfolio.positions.get(ticker)
+        return pos.cost_basis if pos else 0
+
+    def shrink(self, model: str, category: str) -> float:
+        """Calibration's sizing factor for a model in a category (1.0 until a scorebook is set)."""
+        if self.scorebook is None:
+            return 1.0
+        return max(0.0, min(1.0, float(self.scorebook.shrink(model, category))))  # type: ignore[attr-defined]
+
+    def last_loss_ms(self) -> int | None:
+        return self.last_loss
+
+    def note_realized(self, ticker: str, change: int) -> None:
+        """A fill or settlement realized `change` micro-dollars (after fees) in `ticker`: remember a large loss
+        (the guard's cooling-off period starts from it)."""
+        limit = self.config.engine.large_loss_share * self.bankroll
+        if change < 0 and -change > limit:
+            self.last_loss = self.now_ms
+            self.alert("warn", "risk", f"{ticker}: large loss {change / 1e6:+.2f} $ (over "
+                       f"{self.config.engine.large_loss_share:.1%} of bankroll); model strategies cool off")
 
     # --- orders ---------------------------------------------------------------------------------
     def track(self, order: Order) -> None:
