@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
+from kernel_harness import Harness
 
 from console.domain.book import Book
 from console.domain.fees import FeeType, KalshiFees
@@ -14,7 +15,7 @@ from console.domain.grid import PriceGrid
 from console.domain.side import Side
 from console.domain.sizing import ElectionMarket as ExposureMarket
 from console.domain.sizing import Holding, election_scenarios, max_count_within_bound
-from console.engine.fair import ElectionMarket, ElectionState, FairValue
+from console.engine.fair import ElectionMarket, ElectionState, FairValue, FairValues
 from console.engine.messages import MarketMeta
 from console.engine.strategies.base import MarketView, OwnOrder
 from console.engine.strategies.laggards import Laggards
@@ -148,8 +149,9 @@ def test_an_old_move_is_a_disagreement_not_a_lag():
 def test_the_correlated_bound_caps_the_size_with_other_races_held():
     ctx = context(positions={"RC": 2000})  # already long D in race C: same national risk
     ctx.books["RC"] = around(5000)
-    bound = 15_000_000  # $15 worst-scenario loss for the whole election book
-    intents = moved(lag(max_worst_loss=bound), ctx)
+    ctx.bankroll = 300_000_000  # $300: 5% of it ($15) is what the whole election book may lose
+    bound = 15_000_000
+    intents = moved(lag(election_loss_share=0.05), ctx)
     assert len(intents) == 1
     i = intents[0]
     scen = election_scenarios(MODEL, {t: ExposureMarket(race=None if m.chamber else m.name,
@@ -160,7 +162,7 @@ def test_the_correlated_bound_caps_the_size_with_other_races_held():
     expected = max_count_within_bound(scen, held, "RA", Side.BID, unit_cost, bound) // 100 * 100
     assert 0 < i.count == expected < 1000
     assert "size limited by correlated bound" in i.reason
-    alone = moved(lag(max_worst_loss=bound), context())[0]
+    alone = moved(lag(election_loss_share=0.05), context(bankroll=300_000_000))[0]
     assert alone.count > i.count  # the race C position used up part of the bound
 
 
@@ -186,3 +188,54 @@ def test_same_views_give_the_same_intents():
     first = run()
     assert first == run() and any(first)
     assert math.isfinite(first[2][0].edge_after_fees)
+
+
+def test_one_order_per_market_and_side_per_interval():
+    ctx = context()
+    s = lag(min_interval_ms=1000)
+    assert moved(s, ctx) != ()
+    assert s.evaluate(race_view(ctx, now_ms=T0 + 10_250)) == ()  # still lagging, but 250 ms after the last order
+    assert s.evaluate(race_view(ctx, now_ms=T0 + 11_000)) != ()
+
+
+def test_held_positions_count_at_their_cost_basis_when_the_desk_knows_it():
+    @dataclass
+    class DeskLike(FakeContext):
+        costs: dict = field(default_factory=dict)
+
+        def cost_basis(self, ticker):
+            return self.costs.get(ticker, 0)
+
+    def desk(paid_pips):  # long 20 race C contracts (D wins C), paid `paid_pips` each; $15 election bound
+        ctx = DeskLike(election=ELECTION, positions={"RC": 2000}, costs={"RC": 2000 * paid_pips},
+                       bankroll=300_000_000)
+        ctx.books["CTRL"] = around(5000)
+        return ctx
+
+    cheap, middling = moved(lag(), desk(1000))[0], moved(lag(), desk(5000))[0]
+    assert cheap.count == 1000 and "limited by count" in cheap.reason  # $2 at risk in C leaves room
+    assert middling.count == 800 and "limited by correlated bound" in middling.reason
+    assert moved(lag(), desk(9000)) == ()  # $18 paid for C: the worst scenario already loses more than $15
+
+
+# --- inside a kernel (tests/engine/kernel_harness.py) ----------------------------------------------
+
+
+def test_laggards_take_the_race_that_did_not_follow_the_control_market():
+    election = ElectionState(MODEL, {"CTRL": MARKETS["CTRL"], "RA": MARKETS["RA"]})
+    h = Harness([Laggards("lag", frozenset({"RA"}))], auto=True)
+    h.desk.cash = 1_000_000_000  # $1,000 bankroll: 5% = $50 of election risk
+    h.ready(["CTRL", "RA"])
+    h.book("CTRL", bids=[(4900, 1000)], asks=[(5100, 1000)])
+    h.book("RA", bids=[(4900, 600)], asks=[(5100, 600), (5500, 800), (6200, 5000)])
+    now = h.clock.now_ms()
+    h.step(FairValues((FairValue("RA", 0.5, "polls", "elections", now),), now, election))
+    h.run_for(1000)
+    assert h.sent() == []  # nothing has moved yet
+    h.book("CTRL", bids=[(6400, 1000)], asks=[(6600, 1000)])
+    h.run_for(1000)
+    sent = h.sent()
+    assert [(s.ticker, s.side, s.price, s.count, s.time_in_force) for s in sent] == [
+        ("RA", Side.BID, 5500, 1000, "immediate_or_cancel"),  # 600 at 51c and 400 at 55c; 62c is too dear
+    ]  # (one order a second at most: the next would wait for min_interval_ms)
+    assert h.desk.position("RA") == 1000

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
+from kernel_harness import Harness
 
 from console.domain.book import Book
 from console.domain.fees import FeeType, KalshiFees
 from console.domain.grid import PriceGrid
 from console.domain.side import Side
-from console.engine.fair import ElectionState, FairValue
+from console.engine import messages as m
+from console.engine.fair import ElectionState, FairValue, FairValues
 from console.engine.messages import MarketMeta
 from console.engine.strategies.base import MarketView, OwnOrder, StrategyConfigError
 from console.engine.strategies.market_maker import MarketMaker
@@ -220,3 +222,40 @@ def test_same_views_give_the_same_intents():
                                              position=pos, now_ms=T0 + 250 * k))))
         return out
     assert run() == run()
+
+
+# --- inside a kernel (tests/engine/kernel_harness.py: no threads, a fake venue) ---------------------
+
+
+def fair(h, prob, ticker="KXA", election=None):
+    now = h.clock.now_ms()
+    h.step(FairValues((FairValue(ticker, prob, "ensemble", "test", now),), now, election))
+
+
+def amends(h):
+    return [a for a in h.actions if isinstance(a, m.AmendOrderAction)]
+
+
+def test_quotes_rest_move_only_past_the_threshold_and_are_pulled_on_a_red_book():
+    h = Harness([MarketMaker("mm", None, vol_multiplier=0.0, thin_touch_count=0, requote_threshold=100)], auto=True)
+    h.ready(["KXA"])
+    h.book("KXA", bids=[(4800, 2000)], asks=[(5200, 2000)])
+    fair(h, 0.50)
+    h.run_for(600)
+    quotes = sorted((s.side, s.price, s.count, s.post_only, s.time_in_force) for s in h.sent())
+    assert quotes == [(Side.ASK, 5200, 1000, True, "good_till_canceled"), (Side.BID, 4800, 1000, True,
+                                                                           "good_till_canceled")]
+    fair(h, 0.5049)  # < 1c: the cent grid keeps the prices, and nothing is amended
+    h.run_for(600)
+    assert amends(h) == [] and len(h.sent()) == 2
+    fair(h, 0.53)  # 3c: both quotes move up (the ask to 55c; the bid to 51c, under the 52c ask)
+    h.run_for(600)
+    moved = sorted((a.side, a.price) for a in amends(h))
+    assert moved == [(Side.ASK, 5500), (Side.BID, 5100)]
+    assert len(h.sent()) == 2  # amended in place, not new orders
+    assert not [a for a in h.actions if isinstance(a, m.CancelOrderAction)]
+    h.delta("KXA", Side.BID, 4000, -100)  # a delta that empties a level below zero: the book is refused, red
+    assert h.desk.health("KXA")[0] == "red"
+    h.run_for(600)
+    cancels = [a for a in h.actions if isinstance(a, m.CancelOrderAction)]
+    assert sorted(c.client_order_id for c in cancels) == sorted(s.client_order_id for s in h.sent())

@@ -14,15 +14,15 @@ To trade the lag rather than a standing disagreement with the model:
 - the race is only traded in the direction the control move implies, and its target is the more
   conservative of the model's conditional value and the race's own mid before the move carried forward
   by the move the model implies for it;
-- the race's executable price must be beyond that target by more than the taker fee plus `min_edge`;
+- the race's executable price must be beyond that target by more than the taker fee plus `min_edge` pips;
 - the shared guard (`guard.check` on the race market: red book, cooling off, wide or one-sided book,
   poor calibration of the race's model) must let it, and the control book must be healthy.
 
 It takes liquidity (IOC) up to the worst price that still clears the edge, sized by the visible depth
 there, `count`, its own `max_position` (open orders included) and the correlated exposure bound: the
 whole election book's worst stressed scenario (`console.domain.sizing`) must not lose more than
-`max_worst_loss` micro-dollars, with held positions valued at their current mid (the desk does not hand
-strategies cost bases). The model's party of interest is taken to be the one a YES with
+`election_loss_share` of the bankroll, held positions at their cost basis (valued at their current mid
+when the context cannot say). At most one order per market and side every `min_interval_ms`. The model's party of interest is taken to be the one a YES with
 `yes_is_dem = True` pays on (the Democrats in the built-in world).
 
 Pure and deterministic: no I/O, no wall clock; the only memory is the recent mids of control and race
@@ -69,24 +69,26 @@ class Laggards:
     tickers: frozenset[str] | None
     min_control_move: int = 300  # pips the control mid must move ...
     move_window_ms: int = 120_000  # ... within this window
-    min_edge: float = 0.02  # dollars per contract after the taker fee
+    min_edge: int = 200  # YES pips per contract after the taker fee ($0.02)
     count: int = 1_000  # at most per order (hundredths of a contract)
     max_position: int = 5_000  # per race market, either way, open orders included
-    max_worst_loss: int = 200_000_000  # micro-dollars the election book may lose in its worst scenario
+    election_loss_share: float = 0.05  # of bankroll: what the election book may lose in its worst scenario
     stress_sd: float = 2.5  # the stressed national-error range of the scenarios (standard deviations)
     count_step: int = 100
+    min_interval_ms: int = 1_000  # at most one order per market and side this often
     max_spread: int = 800  # guard (on the race market)
     min_shrink: float = 0.3  # guard
     cooling_off_s: float = 900.0  # guard
     _limits: guard.GuardLimits = field(default=guard.GuardLimits(), init=False, repr=False)
     _mids: dict[str, deque[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
+    _last_ms: dict[tuple[str, Side], int] = field(default_factory=dict, init=False, repr=False)
     _scenarios: tuple[ElectionState, JointScenarios] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.min_control_move <= 0 or self.move_window_ms <= 0 or self.count <= 0 or self.max_position <= 0 \
-                or self.max_worst_loss < 0 or self.count_step <= 0:
+                or not 0.0 <= self.election_loss_share <= 1.0 or self.count_step <= 0:
             raise StrategyConfigError(f"[engine.strategies.{self.name}] min_control_move, move_window_ms, count, "
-                                      "max_position and count_step must be > 0, max_worst_loss >= 0")
+                                      "max_position and count_step must be > 0, election_loss_share in 0..1")
         self._limits = guard.GuardLimits(self.max_spread, self.min_shrink, self.cooling_off_s)
 
     # --- memory -----------------------------------------------------------------------------------
@@ -140,6 +142,10 @@ class Laggards:
             intent = self._trade(view, election, control_ticker, control.yes_is_dem, control_before, control_mid,
                                  race.yes_is_dem, race.name, race_before)
             if intent is not None:
+                last = self._last_ms.get((view.ticker, intent.side))
+                if last is not None and last <= view.now_ms < last + self.min_interval_ms:
+                    return ()
+                self._last_ms[(view.ticker, intent.side)] = view.now_ms
                 return (intent,)
         return ()
 
@@ -169,7 +175,7 @@ class Laggards:
         levels = view.book.depth(Side.ASK if side is Side.BID else Side.BID, 50)  # what we would take
         limit, available = None, 0
         for price, size in levels:
-            if edge_after_fee(target, side, price, fees, self.count, maker=False) < self.min_edge:
+            if edge_after_fee(target, side, price, fees, self.count, maker=False) < self.min_edge / PRICE_MAX:
                 break
             limit, available = price, available + size
         if limit is None or not grid.is_valid(limit):
@@ -204,12 +210,17 @@ class Laggards:
         assert view.context is not None
         scen = self._exposure(election)
         holdings = {}
+        cost_of = getattr(view.context, "cost_basis", None)  # the kernel's desk has it; a bare context may not
         for ticker in election.markets:
             held = view.position if ticker == view.ticker else view.context.position(ticker)
             if not held:
+                continue
+            if cost_of is not None:
+                holdings[ticker] = Holding(held, cost_of(ticker))
                 continue
             mid = _mid_x2(view.book if ticker == view.ticker else view.context.book(ticker))
             mark = (mid // 2) if mid is not None else (PRICE_MAX if held > 0 else 0)  # no book: assume paid in full
             own_price = mark if held > 0 else PRICE_MAX - mark
             holdings[ticker] = Holding(held, abs(held) * own_price)
-        return max_count_within_bound(scen, holdings, view.ticker, side, unit_cost, self.max_worst_loss)
+        bound = int(self.election_loss_share * max(view.context.bankroll, 0))
+        return max_count_within_bound(scen, holdings, view.ticker, side, unit_cost, bound)

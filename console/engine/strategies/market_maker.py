@@ -8,7 +8,7 @@ One post-only bid (buys YES) and one post-only ask (buys NO) rest in the engine'
   `vol_window_ms` (as seen in the views this strategy was handed, keyed by `view.now_ms`), plus
   `thin_widen` when either touch (without our own orders) holds less than `thin_touch_count`; at most
   `max_half_spread`;
-- fees: a quote never rests where the edge after the maker fee is below `min_edge` dollars per contract
+- fees: a quote never rests where the edge after the maker fee is below `min_edge` pips per contract
   (it moves further from fair; a side with no such price is pulled), and never crosses the book;
 - size: `count` (times the model's calibration shrink), the side that adds to the inventory shrinking
   linearly to zero at `max_position`;
@@ -102,7 +102,7 @@ class MarketMaker:
     count: int = 1_000  # per side, hundredths of a contract (10 contracts)
     max_position: int = 5_000  # signed position cap per market (50 contracts)
     half_spread: int = 200  # pips either side of fair before any widening
-    min_edge: float = 0.0  # dollars per contract after the maker fee a quote must keep
+    min_edge: int = 0  # YES pips per contract after the maker fee a quote must keep (0 = break-even)
     vol_window_ms: int = 60_000
     vol_multiplier: float = 0.5  # extra half-spread per pip of mid range in the window
     thin_touch_count: int = 500  # a touch below this (without our orders) is thin
@@ -224,7 +224,7 @@ class MarketMaker:
         """The quote's grid price: away from fair, clear of the maker fee, not crossing; sticky near the resting one."""
         def ok(p: int | None) -> bool:
             return p is not None and 0 < p < PRICE_MAX and \
-                edge_after_fee(prob, side, p, fees, self.count, maker=True) >= self.min_edge and \
+                edge_after_fee(prob, side, p, fees, self.count, maker=True) >= self.min_edge / PRICE_MAX and \
                 (opposite is None or (p < opposite if side is Side.BID else p > opposite))
 
         if side is Side.BID:
@@ -233,10 +233,15 @@ class MarketMaker:
         else:
             price = grid.round_up(min(max(math.ceil(target), 0), PRICE_MAX))
             step = grid.round_up
+        rounded = price
         # walk away from fair until the fee is covered and the quote would rest (not cross)
         while price is not None and not ok(price):
             price = step(price - 1 if side is Side.BID else price + 1)
+        if price is None:
+            return None
+        # hysteresis against the unrounded target, so a small move across a grid boundary is not an amend
+        desired = target if price == rounded else float(price)
         resting = [o.price for o in view.own_orders if o.side is side]
-        if resting and price is not None and abs(price - resting[0]) < self.requote_threshold and ok(resting[0]):
+        if resting and abs(desired - resting[0]) < self.requote_threshold and ok(resting[0]):
             return resting[0]
         return price
