@@ -239,3 +239,12 @@ def test_laggards_take_the_race_that_did_not_follow_the_control_market():
         ("RA", Side.BID, 5500, 1000, "immediate_or_cancel"),  # 600 at 51c and 400 at 55c; 62c is too dear
     ]  # (one order a second at most: the next would wait for min_interval_ms)
     assert h.desk.position("RA") == 1000
+
+
+def test_built_from_a_config_table():
+    from console.engine.strategies import build_strategies
+
+    [built] = build_strategies({"lag": {"kind": "laggards", "tickers": ["RA"], "min_control_move": 500,
+                                        "election_loss_share": 0.1}})
+    assert isinstance(built, Laggards) and (built.min_control_move, built.election_loss_share) == (500, 0.1)
+    assert moved(built, context()) != () and moved(lag(min_control_move=1600), context()) == ()

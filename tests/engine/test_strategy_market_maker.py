@@ -259,3 +259,16 @@ def test_quotes_rest_move_only_past_the_threshold_and_are_pulled_on_a_red_book()
     h.run_for(600)
     cancels = [a for a in h.actions if isinstance(a, m.CancelOrderAction)]
     assert sorted(c.client_order_id for c in cancels) == sorted(s.client_order_id for s in h.sent())
+
+
+def test_built_from_config_tables_with_typed_values():
+    from console.engine.strategies import build_strategies
+
+    built = build_strategies({"mm": {"kind": "market_maker", "tickers": ["KXA"], "vol_multiplier": 1,
+                                     "blackouts": "1800000000/1800000600", "min_edge": 50},
+                              "off": {"kind": "market_maker", "enabled": False}})
+    assert len(built) == 1 and isinstance(built[0], MarketMaker)
+    assert (built[0].vol_multiplier, built[0].min_edge, built[0].tickers) == (1.0, 50, frozenset({"KXA"}))
+    assert [i.count for i in built[0].evaluate(view(now_ms=T0 + 1000))] == [0, 0]  # inside the blackout
+    with pytest.raises(StrategyConfigError, match=r"min_edge = 0.01: must be an integer"):
+        build_strategies({"mm": {"kind": "market_maker", "min_edge": 0.01}})

@@ -30,11 +30,15 @@ from console.engine.strategies.base import (
 )
 from console.engine.strategies.arb import ArbTaker
 from console.engine.strategies.directional import Directional
+from console.engine.strategies.laggards import Laggards
+from console.engine.strategies.market_maker import MarketMaker
 from console.engine.strategies.quoter import Quoter
 from console.engine.strategies.threshold import ThresholdTaker
 
 KINDS: dict[str, type] = {"threshold_taker": ThresholdTaker, "quoter": Quoter, "directional": Directional}
 KINDS["arb"] = ArbTaker  # cross-venue arbitrage: the Kalshi leg, the Polymarket leg by hand (strategies/arb.py)
+KINDS["market_maker"] = MarketMaker  # quotes both sides around the model's fair value (strategies/market_maker.py)
+KINDS["laggards"] = Laggards  # race markets behind a control-market move (strategies/laggards.py)
 
 __all__ = ["KINDS", "Directional", "Intent", "MarketView", "OwnOrder", "Quoter", "Strategy", "StrategyConfigError",
            "ThresholdTaker", "build_strategies"]
