@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
 from console import cli_book
+from console.evaluate import command as evaluate_command
 from console.config import ConfigError, DeskConfig, load_config
 from console.domain.units import UnitError, parse_money
 from console.sim.faults_rules import PROFILES, profile_help
@@ -119,8 +120,41 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_cmd_sim)
     _add_venue_commands(commands)
     cli_book.add_commands(commands)  # book, replay (console/cli_book.py)
+    evaluate_command.add_commands(commands)  # evaluate (console/evaluate/command.py)
     _add_run_command(commands)
+    _add_calibration_command(commands)
     return parser
+
+
+def _add_calibration_command(commands: argparse._SubParsersAction) -> None:
+    """`calibration`: each model's scores next to the market's, from the journal (console/engine/scorebook.py)."""
+    cal = commands.add_parser("calibration", help="model calibration from the journal, next to the market's",
+                              description="Brier score, log loss, reliability table and Brier decomposition per "
+                                          "model and category from the journal's resolved predictions, with the "
+                                          "market's implied probabilities on the same predictions and the sizing "
+                                          "shrink the strategies apply.")
+    cal.add_argument("--model", default=None, help="only this model")
+    cal.add_argument("--home", default=None, help="data directory holding journal.sqlite (default $EDGEDESK_HOME "
+                                                  "or ~/.local/share/edgedesk)")
+    cal.set_defaults(func=_cmd_calibration)
+
+
+def _cmd_calibration(args: argparse.Namespace, config: DeskConfig) -> int:
+    from pathlib import Path
+
+    from console.engine.journal import JOURNAL_FILE, JournalError, data_dir
+    from console.engine.scorebook import calibration_report
+
+    if config.engine.journal_path and not args.home:
+        path = Path(config.engine.journal_path).expanduser()
+    else:
+        path = (Path(args.home).expanduser() if args.home else data_dir()) / JOURNAL_FILE
+    try:
+        print(calibration_report(path, args.model))
+    except JournalError as exc:
+        print(f"edgedesk calibration: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _add_run_command(commands: argparse._SubParsersAction) -> None:

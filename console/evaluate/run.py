@@ -1,0 +1,182 @@
+"""`evaluate`: run the built-in world fast, score the models against the market, and trade the strategies.
+
+Everything happens in this process and is deterministic for a seed: a `SimClock` that only moves
+when stepped, the simulator's `Exchange`, the market `World` (created without revealing its truth
+to any client), stepped with `World.step_until` in `step_s` steps. Every `refresh_min` the models
+read what the world published (`published`) and price the open markets (`fairs`); the fair values go
+to each strategy's kernel (`desks`), which then trades on the exchange. Every `checkpoint_min`
+each model's and the market's probabilities are recorded next to the hidden truth (`scoring`), and
+every step each strategy's equity is marked at the truth (`pnl`). Only the evaluator reads the truth.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from console.config import DeskConfig
+from console.engine.fair import FairValues
+from console.evaluate.desks import StrategyDesk, build_desks, strategy_tables
+from console.evaluate.fairs import MarketDesc, compute_fairs
+from console.evaluate.pnl import Ledger, interval
+from console.evaluate.published import read_published
+from console.evaluate.scoring import Score, ScoreRecord, score_all
+from console.sim.clock import SimClock
+from console.sim.exchange import Exchange
+from console.sim.model import MarketStatus
+from console.sim.world.world import World
+
+START_MS = 1_795_359_600_000  # 2026-11-22 10:00 ET: three weeks before the simulated election
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    seed: int = 7
+    days: float = 2.0
+    step_s: int = 60  # simulated seconds per world step (and per kernel turn)
+    refresh_min: int = 15  # model refresh cadence
+    checkpoint_min: int = 60  # scoring cadence (a multiple of refresh_min)
+    start_ms: int = START_MS
+    strategies: tuple[str, ...] = ()  # strategy table names; empty = every enabled one
+    balance_micros: int | None = None  # per strategy account; None = [sim] balance_dollars
+
+    def check(self) -> None:
+        """Raise ValueError naming the bad argument and what it must be."""
+        if not self.days > 0:
+            raise ValueError(f"--days {self.days:g}: must be > 0 (simulated days to run)")
+        if self.days > 60:
+            raise ValueError(f"--days {self.days:g}: at most 60")
+        if not 1 <= self.step_s <= 3600:
+            raise ValueError(f"--step {self.step_s}: must be 1..3600 simulated seconds")
+        if self.refresh_min < 1 or self.refresh_min * 60 < self.step_s:
+            raise ValueError(f"--refresh {self.refresh_min}: must be >= 1 minute and >= the step")
+        if self.checkpoint_min < self.refresh_min or self.checkpoint_min % self.refresh_min:
+            raise ValueError(f"--checkpoint {self.checkpoint_min}: must be a multiple of --refresh "
+                             f"({self.refresh_min} min)")
+
+
+@dataclass
+class StrategyResult:
+    name: str
+    kind: str
+    account_id: str
+    pnl: int  # micro-dollars: cash change + open positions at the truth
+    interval: tuple[int, int]
+    cash_change: int
+    open_value: int
+    trades: int  # fills on the exchange for the account
+    contracts: int  # count units traded
+    fees: int
+    max_drawdown: int
+    orders: int
+    refusals: int
+    mode: str
+    mode_reason: str
+    curve: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    params: EvalParams
+    wall_s: float
+    truth_scores: list[Score]
+    outcome_scores: list[Score]
+    strategies: list[StrategyResult]
+    skipped: dict[str, str]
+    records: list[ScoreRecord]
+    settled_markets: int
+    open_markets: int
+    fair_errors: list[str]
+
+
+def market_descs(exchange: Any) -> list[MarketDesc]:
+    """The open markets as a listing describes them (public fields only)."""
+    return [MarketDesc(mk.ticker, mk.event_ticker, mk.series_ticker, mk.strike_type, mk.floor_strike, mk.cap_strike,
+                       mk.expected_expiration_time_ms, mk.close_time_ms)
+            for mk in exchange.markets.values() if mk.status is MarketStatus.ACTIVE]
+
+
+def market_prob(exchange: Any, ticker: str) -> tuple[float, str] | None:
+    """The market's P(YES): the mid, or the last trade when a side of the book is empty."""
+    bid, ask = exchange.best_bid(ticker), exchange.best_ask(ticker)
+    if bid and ask:
+        return (bid[0] + ask[0]) / 20_000, "mid"
+    last = exchange.markets[ticker].last_price
+    return (last / 10_000, "last") if last else None
+
+
+def evaluate(params: EvalParams, config: DeskConfig) -> Evaluation:
+    params.check()
+    began = time.perf_counter()
+    seed = params.seed
+    clock = SimClock(speed=1e-6, start_ms=params.start_ms)  # moves only when the world steps it
+    exchange = Exchange(clock, seed=seed)
+    step_ms = params.step_s * 1000
+    world = World(exchange, clock, seed, reveal_truth=False, step_ms=step_ms)
+    balance = params.balance_micros if params.balance_micros is not None else config.sim.balance_dollars * 1_000_000
+    tables = strategy_tables(config, params.strategies)
+    desks, skipped = build_desks(exchange, config, tables, clock.now_ms(), balance)
+    ledgers = {d.name: Ledger(d.account_id, d.start_cash) for d in desks}
+    records: list[ScoreRecord] = []
+    errors: list[str] = []
+    t, end = params.start_ms, params.start_ms + int(params.days * DAY_MS)
+    refresh_ms, checkpoint_ms = params.refresh_min * 60_000, params.checkpoint_min * 60_000
+    next_refresh = t
+    while t < end:
+        t = min(t + step_ms, end)
+        world.step_until(t)
+        fairs = None
+        if t >= next_refresh:
+            next_refresh += refresh_ms
+            fairs = compute_fairs(read_published(world), market_descs(exchange), t)
+            errors.extend(e for e in fairs.errors if e not in errors)
+            if (t - params.start_ms) % checkpoint_ms < refresh_ms:
+                records.extend(_checkpoint(world, fairs, t))
+        for desk in desks:
+            desk.sync(t, fairs)
+        for desk in desks:
+            ledgers[desk.name].mark(t, exchange, world.truth_p)
+    records = _with_outcomes(exchange, records)
+    results = [_result(d, ledgers[d.name], exchange, world, seed) for d in desks]
+    settled = sum(1 for mk in exchange.markets.values() if mk.result in ("yes", "no"))
+    return Evaluation(params, time.perf_counter() - began, score_all(records, "truth"), score_all(records, "outcomes"),
+                      results, skipped, records, settled, world.open_market_count(), errors)
+
+
+def _checkpoint(world: World, fairs: FairValues, t_ms: int) -> list[ScoreRecord]:
+    exchange = world.exchange
+    out = []
+    for fv in fairs.values:
+        mk = exchange.markets[fv.ticker]
+        if mk.status is not MarketStatus.ACTIVE or fv.ticker not in world.truth_p:
+            continue
+        priced = market_prob(exchange, fv.ticker)
+        if priced is None:
+            continue
+        out.append(ScoreRecord(fv.model, fv.category, fv.ticker, mk.event_ticker, t_ms, fv.prob_yes, priced[0],
+                               priced[1], world.truth_p[fv.ticker]))
+    return out
+
+
+def _with_outcomes(exchange: Any, records: list[ScoreRecord]) -> list[ScoreRecord]:
+    out = []
+    for r in records:
+        result = exchange.markets[r.ticker].result
+        outcome = 1 if result == "yes" else 0 if result == "no" else None
+        out.append(r if outcome is None else replace(r, outcome=outcome))
+    return out
+
+
+def _result(desk: StrategyDesk, ledger: Ledger, exchange: Any, world: World, seed: int) -> StrategyResult:
+    fills = [f for f in exchange.fills if f.account_id == desk.account_id]
+    cash = exchange.accounts[desk.account_id].balance - desk.start_cash
+    pnl = ledger.curve[-1][1] if ledger.curve else 0
+    kd = desk.kernel.desk
+    return StrategyResult(
+        desk.name, desk.kind, desk.account_id, pnl, interval(exchange, desk.account_id, desk.start_cash,
+                                                             world.truth_p, seed),
+        cash, pnl - cash, len(fills), sum(f.count for f in fills), sum(f.fee for f in fills), ledger.max_drawdown(),
+        sum(1 for o in exchange.orders.values() if o.account_id == desk.account_id), desk.venue.refusals,
+        kd.mode.value, kd.mode_reason, ledger.curve)
