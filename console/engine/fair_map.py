@@ -1,0 +1,343 @@
+"""From model inputs to fair values: which model prices which market, as one pure function.
+
+`compute_fair_values(inputs, now_ms) -> ModelOutput` takes what the data sources said (polls,
+approval, forecast highs per city, the CPI consensus) and the markets the venue lists (event and
+series tickers, strikes, titles: `MarketDesc`, built from the REST market) and returns a `FairValue`
+for every market a model can price, the correlated `ElectionState`, and the problems it met as text.
+No I/O, no clock, no randomness: the same inputs give the same output (the runner in
+`console.engine.modelrun` runs it on a worker thread).
+
+How markets are recognised (from the venue's tickers, never from the simulator's code):
+
+| series | market | model |
+|---|---|---|
+| `CONTROLS` / `CONTROLH` (optionally `KX`-prefixed) | `-D` / `-R` | `control`: P(chamber) from `ElectionModel.control_probability` |
+| `KXSENATE{ST}` / `KXGOV{ST}` | `-D` / `-R` (or the party in the title) | `polls` (house-adjusted average) or `ensemble` (blended with the fundamentals prior when a lean is configured) |
+| a weather city's series (`CityForecast.series_ticker`) | strike buckets | `weather`: the day's forecast high, every bucket of the event (they sum to one) |
+| `KXCPI` | strike buckets | `cpi`: consensus plus a miss distribution |
+
+The Senate chamber is the modelled Senate races plus `seats_fixed` Democratic seats, control at
+`seats_needed` (docs/world.md). The House has no district markets and no district polls: the data
+supports only the national environment (generic ballot and approval, `console.models.fundamentals`),
+so House control is one pseudo-race `HOUSE` = national margin minus the tipping-point margin, with a
+House-specific error, sharing the national error with the Senate races. Its detail says so.
+The party of interest of the election model is the Democrats (`ElectionMarket.yes_is_dem`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from console.engine.fair import ElectionMarket, ElectionState, FairValue
+from console.models.buckets import Bucket, BucketError, bucket_probabilities
+from console.models.cpi import CPI_RESOLUTION_PCT, CpiForecast, CpiParams, cpi_forecast
+from console.models.ensemble import blend
+from console.models.fundamentals import national_environment, race_prior
+from console.models.montecarlo import Chamber, ElectionModel, RaceMargin
+from console.models.polls import (
+    APPROVAL,
+    GENERIC,
+    ApprovalPoll,
+    Poll,
+    aggregate_polls,
+    observations,
+    race_forecast,
+)
+from console.models.sources.nws import DailyHigh
+from console.models.weather import high_forecast
+
+ET = ZoneInfo("America/New_York")
+HOUSE_RACE = "HOUSE"
+_CONTROL = re.compile(r"^(?:KX)?CONTROL([SH])$")
+_RACE = re.compile(r"^(?:KX)?(SENATE|GOV)([A-Z]{2})$")
+_CPI = re.compile(r"^(?:KX)?CPI$")
+_DAY = re.compile(r"-(\d{2})([A-Z]{3})(\d{2})$")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+@dataclass(frozen=True)
+class MarketDesc:
+    """What the pure function needs of a venue market (from the REST market and its event)."""
+
+    ticker: str
+    event_ticker: str
+    series_ticker: str
+    title: str = ""
+    yes_sub_title: str = ""
+    strike_type: str | None = None
+    floor_strike: float | None = None
+    cap_strike: float | None = None
+    expected_expiration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class CityForecast:
+    """One weather city: its series, its time zone, the latest forecast high per day, observed highs."""
+
+    series_ticker: str
+    name: str
+    tz: ZoneInfo
+    highs: tuple[DailyHigh, ...] = ()
+    observed: Mapping[dt.date, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CpiInput:
+    """The CPI consensus (percent, month over month) for the release of `event_ticker`."""
+
+    release_ms: int
+    consensus_pct: float | None
+    actual_pct: float | None = None
+    event_ticker: str | None = None  # None: any CPI event
+    params: CpiParams = field(default_factory=CpiParams)
+
+
+@dataclass(frozen=True)
+class ElectionSettings:
+    """The chamber arithmetic and the fundamentals prior (config `[models]`; defaults fit docs/world.md)."""
+
+    election_day: dt.date | None = None  # None: the day before the race markets' expected expiration (ET)
+    senate_seats_fixed: int = 43
+    senate_seats_needed: int = 51
+    house_tipping_margin: float = 0.0  # national D-R margin at which House control is a coin flip
+    house_sd: float = 1.5  # House-specific error on top of the national environment (points)
+    house_drift_sd: float = 0.3  # per sqrt(day)
+    leans: Mapping[str, float] = field(default_factory=dict)  # race -> partisan lean (points), for the prior
+    lean_sd: float = 3.0
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    markets: tuple[MarketDesc, ...]
+    polls: tuple[Poll, ...] = ()  # race polls and generic ballot polls (race "generic")
+    approval: tuple[ApprovalPoll, ...] = ()
+    cities: tuple[CityForecast, ...] = ()
+    cpi: CpiInput | None = None
+    election: ElectionSettings = ElectionSettings()
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    values: tuple[FairValue, ...]
+    election: ElectionState | None
+    errors: tuple[str, ...]
+
+
+def compute_fair_values(inputs: ModelInputs, now_ms: int) -> ModelOutput:
+    """Fair values for every market a model can price (module docstring). Never raises on bad data:
+    a section that cannot be computed is left out and said in `errors`."""
+    values: list[FairValue] = []
+    errors: list[str] = []
+    races, controls, weather, cpi = _classify(inputs.markets)
+    election = None
+    if races or controls:
+        try:
+            election = _elections(inputs, races, controls, now_ms, values, errors)
+        except Exception as exc:  # noqa: BLE001 - reported to the operator; other sections still priced
+            errors.append(f"elections: not priced: {exc}")
+    for event, markets in weather.items():
+        try:
+            _weather(inputs.cities, event, markets, now_ms, values)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"weather {event}: not priced: {exc}")
+    for event, markets in cpi.items():
+        try:
+            _cpi(inputs.cpi, event, markets, now_ms, values)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"cpi {event}: not priced: {exc}")
+    return ModelOutput(tuple(values), election, tuple(errors))
+
+
+# --- market recognition ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Party:
+    market: MarketDesc
+    name: str  # race ("SEN-GA") or chamber ("senate" | "house")
+    yes_is_dem: bool
+
+
+def _party(m: MarketDesc) -> bool | None:
+    """True when YES pays on a Democratic win, False on a Republican one, None when it cannot be told."""
+    suffix = m.ticker.rsplit("-", 1)[-1].upper()
+    if suffix in ("D", "DEM"):
+        return True
+    if suffix in ("R", "REP", "GOP"):
+        return False
+    text = f"{m.yes_sub_title} {m.title}".lower()
+    dem, rep = "democrat" in text, "republican" in text
+    return dem if dem != rep else None
+
+
+def _classify(markets: tuple[MarketDesc, ...]):
+    races: list[_Party] = []
+    controls: list[_Party] = []
+    weather: dict[str, list[MarketDesc]] = {}
+    cpi: dict[str, list[MarketDesc]] = {}
+    for m in markets:
+        series = m.series_ticker.upper()
+        if (c := _CONTROL.match(series)) is not None:
+            if (p := _party(m)) is not None:
+                controls.append(_Party(m, "senate" if c.group(1) == "S" else "house", p))
+        elif (r := _RACE.match(series)) is not None:
+            if (p := _party(m)) is not None:
+                races.append(_Party(m, f"{'SEN' if r.group(1) == 'SENATE' else 'GOV'}-{r.group(2)}", p))
+        elif _CPI.match(series):
+            cpi.setdefault(m.event_ticker, []).append(m)
+        elif m.strike_type is not None:
+            weather.setdefault(m.event_ticker, []).append(m)  # priced only if a city has this series
+    return races, controls, weather, cpi
+
+
+def _prob(p: float) -> float:
+    return min(1.0, max(0.0, float(p)))
+
+
+# --- elections ------------------------------------------------------------------------------------
+
+def _election_day(settings: ElectionSettings, markets: list[_Party]) -> dt.date:
+    if settings.election_day is not None:
+        return settings.election_day
+    days = [dt.datetime.fromtimestamp(p.market.expected_expiration_ms / 1000, ET).date() - dt.timedelta(days=1)
+            for p in markets if p.market.expected_expiration_ms]
+    if not days:
+        raise ValueError("no election day: set [models] election_day (the markets give no expected expiration)")
+    return min(days)
+
+
+def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party], now_ms: int,
+               values: list[FairValue], errors: list[str]) -> ElectionState | None:
+    s = inputs.election
+    as_of = dt.datetime.fromtimestamp(now_ms / 1000, ET).date()
+    eday = _election_day(s, races + controls)
+    days = max(0, (eday - as_of).days)
+    agg = aggregate_polls(observations([*inputs.polls, *inputs.approval]), as_of)
+    generic, approval = agg.races.get(GENERIC), agg.races.get(APPROVAL)
+    env = national_environment(approval, generic, days) if (generic or approval) else None
+    polled = {r for r in agg.races if r not in (GENERIC, APPROVAL)}
+    wanted = sorted(polled | {p.name for p in races})
+    margins: dict[str, RaceMargin] = {}
+    for race in wanted:
+        fc = race_forecast(agg.races[race], days) if race in polled else None
+        prior = race_prior(race, s.leans[race], s.lean_sd, env) if env is not None and race in s.leans else None
+        if fc is None and prior is None:
+            errors.append(f"elections {race}: no polls and no lean: not priced")
+            continue
+        b = blend(fc, prior)
+        model = "polls" if prior is None else "ensemble"
+        margins[race] = b.race_margin()
+        extra = f", {agg.races[race].n_polls} polls" if fc is not None else ", no polls"
+        if prior is not None:
+            extra += f", poll weight {b.poll_weight:.2f}"
+        for p in races:
+            if p.name == race:
+                prob = b.prob_d if p.yes_is_dem else 1.0 - b.prob_d
+                values.append(FairValue(p.market.ticker, _prob(prob), model, "elections", now_ms,
+                                        f"{race} D {b.margin:+.1f} pts, sd {math.hypot(b.race_sd, b.shared_sd):.1f}"
+                                        f"{extra}"))
+    chambers: dict[str, Chamber] = {}
+    senate = tuple(r for r in margins if r.startswith("SEN-"))
+    senate_markets = {p.name for p in races if p.name.startswith("SEN-")}
+    if senate and senate_markets <= set(senate):
+        chambers["senate"] = Chamber(senate, s.senate_seats_fixed, s.senate_seats_needed)
+    elif any(p.name == "senate" for p in controls):
+        errors.append("elections: Senate control not priced: "
+                      f"{', '.join(sorted(senate_markets - set(senate))) or 'no Senate race'} cannot be modelled")
+    if env is not None:
+        margins[HOUSE_RACE] = RaceMargin(HOUSE_RACE, env.mean - s.house_tipping_margin,
+                                         math.sqrt(s.house_sd ** 2 + s.house_drift_sd ** 2 * days), env.sd)
+        chambers["house"] = Chamber((HOUSE_RACE,), 0, 1)
+    elif any(p.name == "house" for p in controls):
+        errors.append("elections: House control not priced: no generic ballot or approval polls")
+    if not margins:
+        return None
+    model = ElectionModel(list(margins.values()), chambers)
+    mapping: dict[str, ElectionMarket] = {}
+    for p in races:
+        if p.name in margins:
+            mapping[p.market.ticker] = ElectionMarket(p.name, False, p.yes_is_dem)
+    for p in controls:
+        if p.name not in chambers:
+            continue
+        prob = model.control_probability(p.name)
+        if p.name == "senate":
+            detail = (f"Senate: {len(senate)} races + {s.senate_seats_fixed} D seats, "
+                      f"{s.senate_seats_needed} for control")
+        else:
+            assert env is not None
+            detail = (f"House from the national environment only (no district data): D {env.mean:+.1f} "
+                      f"sd {env.sd:.1f}, tipping point {s.house_tipping_margin:+.1f}")
+        values.append(FairValue(p.market.ticker, _prob(prob if p.yes_is_dem else 1.0 - prob), "control",
+                                "elections", now_ms, detail))
+        mapping[p.market.ticker] = ElectionMarket(p.name, True, p.yes_is_dem)
+    return ElectionState(model, mapping)
+
+
+# --- scalar events (weather, CPI) -----------------------------------------------------------------
+
+def _buckets(markets: list[MarketDesc]) -> list[Bucket]:
+    return [Bucket(m.ticker, m.strike_type or "", m.floor_strike, m.cap_strike) for m in markets]
+
+
+def _priced(buckets: list[Bucket], cdf, resolution: float) -> tuple[dict[str, float], str]:
+    """Every bucket of the event (they tile the line and sum to one); each on its own if they do not."""
+    try:
+        return bucket_probabilities(buckets, cdf, resolution), ""
+    except BucketError as exc:
+        return bucket_probabilities(buckets, cdf, resolution, require_tiling=False), f"; priced alone ({exc})"
+
+
+def event_day(event_ticker: str) -> dt.date:
+    """The date of a daily event from its ticker suffix (`KXHIGHNY-26NOV23` -> 2026-11-23)."""
+    m = _DAY.search(event_ticker.upper())
+    if m is None or m.group(2) not in _MONTHS:
+        raise ValueError(f"{event_ticker}: no YYMONDD date at the end of the event ticker")
+    return dt.date(2000 + int(m.group(1)), _MONTHS.index(m.group(2)) + 1, int(m.group(3)))
+
+
+def _weather(cities: tuple[CityForecast, ...], event: str, markets: list[MarketDesc], now_ms: int,
+             values: list[FairValue]) -> None:
+    city = next((c for c in cities if c.series_ticker.upper() == markets[0].series_ticker.upper()), None)
+    if city is None:
+        return  # not a weather series we have data for: some other strike market
+    day = event_day(event)
+    observed = city.observed.get(day)
+    if observed is not None:
+        forecast = high_forecast(float(observed), 0.0, published_spread_f=0.0, point_is_rounded=False)
+        why = f"{city.name} reported high {observed}F"
+    else:
+        high = next((h for h in city.highs if h.day == day), None)
+        if high is None:
+            raise ValueError(f"no forecast high for {city.name} on {day}")
+        lead = high.lead_hours(city.tz)
+        forecast = high_forecast(high.high_f, lead, published_spread_f=high.spread_f)
+        issued = high.issued.astimezone(city.tz).strftime("%a %H:%M")
+        why = f"{city.name} high {high.high_f:.0f}F sd {forecast.sd_f:.1f} (issued {issued}, lead {lead:.0f} h)"
+    probs, note = _priced(_buckets(markets), forecast.cdf, 1.0)
+    for m in markets:
+        values.append(FairValue(m.ticker, _prob(probs[m.ticker]), "weather", "weather", now_ms, why + note))
+
+
+def _cpi(data: CpiInput | None, event: str, markets: list[MarketDesc], now_ms: int,
+         values: list[FairValue]) -> None:
+    if data is None:
+        raise ValueError("no CPI data")
+    if data.event_ticker is not None and data.event_ticker != event:
+        raise ValueError(f"the CPI data is for {data.event_ticker}")
+    if data.actual_pct is not None:
+        forecast = CpiForecast((data.actual_pct,), 0.001)
+        why = f"printed {data.actual_pct:.1f}%"
+    elif data.consensus_pct is not None:
+        days = max(0.0, (data.release_ms - now_ms) / 86_400_000)
+        forecast = cpi_forecast(data.consensus_pct, data.params, days)
+        why = f"consensus {data.consensus_pct:.2f}%, sd {forecast.sd:.2f}, {days:.1f} days to release"
+    else:
+        raise ValueError("no consensus yet")
+    probs, note = _priced(_buckets(markets), forecast.cdf, CPI_RESOLUTION_PCT)
+    for m in markets:
+        values.append(FairValue(m.ticker, _prob(probs[m.ticker]), "cpi", "economics", now_ms, why + note))
