@@ -37,6 +37,7 @@ from console.engine.journal import JOURNAL_FILE, ForwardTestLog, Journal, data_d
 from console.engine.kernel import Kernel
 from console.engine.lock import AccountLock
 from console.engine.messages import EnsureOrderGroup, FetchBalance, LoadMarkets
+from console.engine.scorebook import ScoreBook
 from console.engine.simproc import SimProcess
 from console.engine.strategies import Strategy, build_strategies
 from console.engine.watchdog import Watchdog
@@ -74,6 +75,7 @@ class Engine:
         self.io: IoThread | None = None
         self.kernel = Kernel(self.control, config, session=session, act=self._act, clock=clock, journal=self.journal,
                              strategies=strategies, forward_log=self.forward_log, recovered=recovered, auto=auto)
+        self.kernel.desk.scorebook = ScoreBook.from_journal(self.journal)  # calibration -> the strategies' shrink
         self._recovered_tickers = tuple(sorted({o.ticker for o in recovered.open_orders}
                                                | {t for t, p in recovered.portfolio.positions.items() if p.position}))
         risk = config.risk

@@ -156,6 +156,9 @@ class Settler:
         yes = value == PRICE_MAX
         if self.desk.journal is not None and self.desk.journal.record_outcome(ticker, yes, self.desk.now_ms) == 0:
             return  # no open predictions (or already resolved): nothing new to score
+        book = getattr(self.desk, "scorebook", None)
+        if book is not None and hasattr(book, "on_outcome"):
+            book.on_outcome(self.desk.journal, ticker)  # calibration and the sizing shrink see it at once
         for hook in self.on_outcome:
             hook(ticker, yes)
 

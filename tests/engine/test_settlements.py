@@ -59,6 +59,8 @@ def test_a_market_settling_while_the_desk_runs_pays_once_and_resolves_prediction
         wait_until(lambda: _realized(eng, ticker) == 500 * (10_000 - 4_000), 2, "realized $3.00")
         time.sleep(1.0)  # several reconciliation passes, each reading the venue's settlement again
         assert _realized(eng, ticker) == 3_000_000  # not paid twice
+        book = eng.kernel.desk.scorebook  # set at engine start, told of the outcome
+        assert book.resolved == 1 and [p.outcome for p in book.recent("polls", "politics")] == [1]
     finally:
         eng.stop("leave")
     settled = [a.message for a in alerts if a.kind == "settlement"]
