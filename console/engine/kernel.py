@@ -437,22 +437,18 @@ class Kernel(VenueNews):
                 desk.edge_rows[ticker] = found.row
                 desk.changed = True
 
-    # --- large losses (the guard's cooling-off) ---------------------------------------------------
-    def _net_realized(self, ticker: str) -> int:
-        pos = self.desk.portfolio.positions.get(ticker)
-        return pos.realized - pos.fees if pos is not None else 0
-
+    # --- money moved by fills and settlements (bankroll, the guard's cooling-off) -------------------
     def _on_fill_noting_loss(self, msg: w.FillMsg) -> None:
         ticker = msg.msg.market_ticker
-        before = self._net_realized(ticker)
+        before = self.desk.money(ticker)
         self._on_fill(msg)
-        self.desk.note_realized(ticker, self._net_realized(ticker) - before)
+        self.desk.note_money(ticker, before)
 
     def _on_lifecycle_noting_loss(self, msg: w.MarketLifecycle) -> None:
         ticker = msg.msg.market_ticker
-        before = self._net_realized(ticker)
+        before = self.desk.money(ticker)
         self._on_lifecycle(msg)
-        self.desk.note_realized(ticker, self._net_realized(ticker) - before)
+        self.desk.note_money(ticker, before)
 
     def _on_tick(self, _: Tick) -> None:
         desk = self.desk

@@ -27,6 +27,7 @@ from console.domain.orders import Applied, ClientOrderIds, Order, OrderEvent, Or
 from console.domain.portfolio import Portfolio
 from console.domain.risk import BookHealth, RiskGate, RiskState
 from console.domain.side import Side
+from console.domain.units import PRICE_MAX
 from console.engine.book_health import Health
 from console.engine.books import BookManager
 from console.engine.clock import Clock
@@ -151,6 +152,19 @@ class Desk:
         pos = self.portfolio.positions.get(ticker)
         return pos.cost_basis if pos else 0
 
+    def working(self, ticker: str) -> tuple[int, int]:
+        """Our open orders' remaining count in a market, signed like a position, and what it would cost
+        (micro-dollars): the election bound counts them as if filled, so two markets evaluated in the
+        same turn cannot each use the whole bound."""
+        count = cost = 0
+        for order in self.open.values():
+            if order.ticker == ticker and order.remaining:
+                if order.side is Side.BID:
+                    count, cost = count + order.remaining, cost + order.remaining * order.price
+                else:
+                    count, cost = count - order.remaining, cost + order.remaining * (PRICE_MAX - order.price)
+        return count, cost
+
     def shrink(self, model: str, category: str) -> float:
         """Calibration's sizing factor for a model in a category (1.0 until a scorebook is set)."""
         if self.scorebook is None:
@@ -159,6 +173,21 @@ class Desk:
 
     def last_loss_ms(self) -> int | None:
         return self.last_loss
+
+    def money(self, ticker: str) -> tuple[int, int, int]:
+        """(cost basis, realized, fees) of a market's position, to see what a fill or settlement changed."""
+        pos = self.portfolio.positions.get(ticker)
+        return (pos.cost, pos.realized, pos.fees) if pos is not None else (0, 0, 0)
+
+    def note_money(self, ticker: str, before: tuple[int, int, int]) -> None:
+        """After a fill or settlement in `ticker`: move cash by what it paid or received (so the bankroll,
+        cash + cost of positions, does not count a purchase twice until the next balance fetch) and
+        remember a large realized loss (the guard's cooling-off period starts from it)."""
+        cost, realized, fees = self.money(ticker)
+        if self.cash is not None:
+            # opening pays the cost added; closing receives the cost released plus the P&L; fees are paid
+            self.cash += (before[0] - cost) + (realized - before[1]) - (fees - before[2])
+        self.note_realized(ticker, (realized - before[1]) - (fees - before[2]))
 
     def note_realized(self, ticker: str, change: int) -> None:
         """A fill or settlement realized `change` micro-dollars (after fees) in `ticker`: remember a large loss

@@ -192,15 +192,21 @@ class Directional:
             return None
         holdings = {}
         cost_of = getattr(ctx, "cost_basis", None)
+        working = getattr(ctx, "working", None)  # open orders count as filled: one turn cannot spend the bound twice
         for ticker in scen.tickers:
             held = ctx.position(ticker)  # type: ignore[union-attr]
+            if held and cost_of is not None:
+                cost = cost_of(ticker)
+            elif held:  # a context without cost basis: value what is held at the model's price
+                fv = ctx.fair(ticker)  # type: ignore[union-attr]
+                q = fv.prob_yes if fv is not None else 0.5
+                cost = int(abs(held) * (q if held > 0 else 1.0 - q) * PRICE_MAX)
+            else:
+                cost = 0
+            if working is not None:
+                extra, extra_cost = working(ticker)
+                held, cost = held + extra, cost + extra_cost
             if held:
-                if cost_of is not None:
-                    cost = cost_of(ticker)
-                else:  # a context without cost basis: value what is held at the model's price
-                    fv = ctx.fair(ticker)  # type: ignore[union-attr]
-                    q = fv.prob_yes if fv is not None else 0.5
-                    cost = int(abs(held) * (q if held > 0 else 1.0 - q) * PRICE_MAX)
                 holdings[ticker] = Holding(held, cost)
         bound = int(self.election_loss_share * ctx.bankroll)  # type: ignore[union-attr]
         return max(0, max_count_within_bound(scen, holdings, view.ticker, side, unit_cost, bound))
