@@ -127,12 +127,33 @@ class EngineConfig(_Section):
     strategies: dict[str, dict[str, Any]] = Field(default_factory=lambda: copy.deepcopy(DEFAULT_STRATEGIES))
 
 
+class ArbConfig(_Section):
+    """Cross-venue arbitrage (docs/strategies.md, "Cross-venue arbitrage")."""
+
+    #: off: no pair registry, no Polymarket feed, no arb rows
+    enabled: bool = True
+    #: the pair registry (console/domain/pairs.py); empty = pairs.toml in the data directory if there is
+    #: one, else (with the built-in exchange) the shipped pairs.sim.toml
+    pairs_file: str = ""
+    #: where Polymarket books come from: auto = the built-in exchange's mirror for [venue] name = "sim",
+    #: Polymarket's public endpoints for demo / prod
+    polymarket: Literal["auto", "sim", "prod"] = "auto"
+    #: a mirror that is already running (its root URL as `edgedesk sim` prints it); empty = the child's
+    polymarket_url: str = ""
+    #: net edge after both venues' fees, pips ($0.0001) per contract, for a row to count as an
+    #: opportunity (listed first); also the default threshold of `kind = "arb"` strategies
+    min_net_edge: Annotated[int, Field(ge=0, le=10_000)] = 100
+    #: a pair's rows are recomputed when one of its two books changed, at most this often
+    refresh_ms: Annotated[int, Field(ge=0, le=60_000)] = 250
+
+
 class DeskConfig(_Section):
     venue: VenueConfig = VenueConfig()
     sim: SimConfig = SimConfig()
     risk: RiskConfig = RiskConfig()
     ui: UiConfig = UiConfig()
     engine: EngineConfig = EngineConfig()
+    arb: ArbConfig = ArbConfig()
 
 
 def _describe(error: dict) -> str:

@@ -38,6 +38,7 @@ from console.engine.kernel import Kernel
 from console.engine.lock import AccountLock
 from console.engine.messages import EnsureOrderGroup, FetchBalance, LoadMarkets
 from console.engine.scorebook import ScoreBook
+from console.engine.polyfeed import prepare_arbitrage
 from console.engine.simproc import SimProcess
 from console.engine.strategies import Strategy, build_strategies
 from console.engine.watchdog import Watchdog
@@ -76,6 +77,9 @@ class Engine:
         self.kernel = Kernel(self.control, config, session=session, act=self._act, clock=clock, journal=self.journal,
                              strategies=strategies, forward_log=self.forward_log, recovered=recovered, auto=auto)
         self.kernel.desk.scorebook = ScoreBook.from_journal(self.journal)  # calibration -> the strategies' shrink
+        # cross-venue arbitrage: pair registry, Polymarket books on the io loop, arb rows (polyfeed.py)
+        self.polyfeed, self._arb_tickers = prepare_arbitrage(config, home, sim.polymarket_url if sim else None,
+                                                             self.kernel)
         self._recovered_tickers = tuple(sorted({o.ticker for o in recovered.open_orders}
                                                | {t for t, p in recovered.portfolio.positions.items() if p.position}))
         risk = config.risk
@@ -124,10 +128,14 @@ class Engine:
         cfg = self.config.engine
         self._act(EnsureOrderGroup(cfg.bot_group_contracts * 100))
         self._act(FetchBalance())
-        watch = tuple(dict.fromkeys(tuple(cfg.watch) + self._recovered_tickers))
+        watch = tuple(dict.fromkeys(tuple(cfg.watch) + self._recovered_tickers + self._arb_tickers))
         self._act(LoadMarkets(watch if cfg.watch else None, limit=cfg.max_watch))
         if not cfg.watch and self._recovered_tickers:
             self._act(LoadMarkets(self._recovered_tickers))
+        if not cfg.watch and self._arb_tickers:
+            self._act(LoadMarkets(self._arb_tickers))  # the paired markets, wherever they rank
+        if self.polyfeed is not None and self.io.loop is not None:
+            self.polyfeed.start(self.io.loop)
         self.watchdog.start()
         self.started = True
 
@@ -157,6 +165,8 @@ class Engine:
         """Stop the threads and release everything (no exit policy: see `stop`)."""
         self.watchdog.stop()
         self.kernel.stop()
+        if self.polyfeed is not None:
+            self.polyfeed.stop()
         if self.io is not None:
             self.io.stop()
         self.kernel.publish_if_due(self.kernel.clock.now_ms(), force=True)

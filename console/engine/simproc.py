@@ -21,7 +21,9 @@ from pathlib import Path
 from console.config import DeskConfig
 
 LISTENING = "edgedesk sim listening on "
+POLYMARKET = "edgedesk sim polymarket on "  # the Polymarket mirror's root URL (second stdout line)
 START_TIMEOUT_S = 15.0
+POLYMARKET_LINE_WAIT_S = 2.0  # printed right after the listening line
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -37,8 +39,10 @@ class SimError(RuntimeError):
 
 
 class SimProcess:
-    def __init__(self, process: subprocess.Popen[str], url: str, key_dir: Path, log_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, key_dir: Path, log_path: Path,
+                 polymarket_url: str | None = None) -> None:
         self.process = process
+        self.polymarket_url = polymarket_url  # None when the child printed no mirror line
         self.root_url = url
         self.rest_url = f"{url}/trade-api/v2"
         self.key_dir = key_dir
@@ -62,7 +66,9 @@ class SimProcess:
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
         stderr.close()
         found: list[str] = []
+        mirror: list[str] = []
         ready = threading.Event()
+        mirror_seen = threading.Event()
 
         def pump() -> None:  # keep draining stdout so the child never blocks on a full pipe
             assert process.stdout is not None
@@ -70,7 +76,11 @@ class SimProcess:
                 if LISTENING in line and not found:
                     found.append(line.split(LISTENING, 1)[1].split()[0])
                     ready.set()
+                elif POLYMARKET in line and not mirror:
+                    mirror.append(line.split(POLYMARKET, 1)[1].split()[0])
+                    mirror_seen.set()
             ready.set()
+            mirror_seen.set()
 
         threading.Thread(target=pump, name="sim-stdout", daemon=True).start()
         if not ready.wait(START_TIMEOUT_S) or not found:
@@ -78,7 +88,8 @@ class SimProcess:
             tail = log_path.read_text(errors="replace").splitlines()[-20:]
             raise SimError(f"the built-in exchange did not start within {START_TIMEOUT_S:g} s; its log "
                            f"({log_path}) ends:\n" + "\n".join(tail))
-        return cls(process, found[0], key_dir, log_path)
+        mirror_seen.wait(POLYMARKET_LINE_WAIT_S)
+        return cls(process, found[0], key_dir, log_path, mirror[0] if mirror else None)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         if self.process.poll() is None:

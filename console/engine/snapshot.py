@@ -30,6 +30,7 @@ class SnapshotBuilder:
         self.desk = desk
         self.version = 0
         self.pnl_marks: deque[int] = deque(maxlen=PNL_POINTS)
+        self.arbs = None  # console.engine.arbs.ArbDesk when arbitrage is on (attach_arbs)
 
     def day_pnl(self) -> int:
         desk = self.desk
@@ -101,6 +102,7 @@ class SnapshotBuilder:
             books=books, markets=tuple(markets), orders=orders, proposals=proposals, positions=tuple(positions),
             risk=risk, blocked_markets=blocked, cost_to_flatten=cost, pnl_today=tuple(self.pnl_marks),
             alerts=tuple(list(desk.alerts)[-50:]),
+            arbs=self.arbs.rows() if self.arbs is not None else (),
             edges=tuple(desk.edge_rows[t] for t in desk.watched if t in desk.edge_rows),
         )
 
