@@ -83,6 +83,9 @@ class Laggards:
     _mids: dict[str, deque[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
     _last_ms: dict[tuple[str, Side], int] = field(default_factory=dict, init=False, repr=False)
     _scenarios: tuple[ElectionState, JointScenarios] | None = field(default=None, init=False, repr=False)
+    #: (election, {(chamber, P(control) in pips): race probabilities}): one root solve (~5 ms) per control price
+    _conditional: tuple[ElectionState | None, dict[tuple[str, int], dict[str, float]]] = field(
+        default=(None, {}), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.min_control_move <= 0 or self.move_window_ms <= 0 or self.count <= 0 or self.max_position <= 0 \
@@ -104,10 +107,25 @@ class Laggards:
             mids.popleft()
         return mids[0][1]
 
+    def _given_control(self, election: ElectionState, chamber: str, dem_control_x2: int) -> dict[str, float]:
+        """Every race's P(D wins) if P(D controls `chamber`) is the mid `dem_control_x2` / 2 (cached per refresh)."""
+        if self._conditional[0] is not election:
+            self._conditional = (election, {})
+        cache = self._conditional[1]
+        key = (chamber, dem_control_x2)
+        if key not in cache:
+            if len(cache) >= 512:
+                cache.clear()
+            p = min(max(dem_control_x2 / (2 * PRICE_MAX), 1e-6), 1.0 - 1e-6)
+            cache[key] = election.model.conditional_race_probabilities(chamber, p)
+        return cache[key]
+
     def _exposure(self, election: ElectionState) -> JointScenarios:
         if self._scenarios is None or self._scenarios[0] is not election:
+            model = election.model
             markets = {t: ExposureMarket(race=None if m.chamber else m.name, chamber=m.name if m.chamber else None,
-                                         yes_if_win=m.yes_is_dem) for t, m in election.markets.items()}
+                                         yes_if_win=m.yes_is_dem) for t, m in election.markets.items()
+                       if (m.name in model.chambers if m.chamber else m.name in model.index)}
             self._scenarios = (election, election_scenarios(election.model, markets, k_sd=self.stress_sd))
         return self._scenarios[1]
 
@@ -156,10 +174,9 @@ class Laggards:
         chamber = election.markets[control_ticker].name
 
         def race_value(control_x2: int) -> float:
-            p_control = control_x2 / (2 * PRICE_MAX)
-            p_control = min(max(p_control if control_yes_is_dem else 1.0 - p_control, 1e-6), 1.0 - 1e-6)
-            p_race = election.model.conditional_race_probabilities(chamber, p_control)[race_name]
-            return p_race if race_yes_is_dem else 1.0 - p_race
+            races = self._given_control(election, chamber, control_x2 if control_yes_is_dem
+                                        else 2 * PRICE_MAX - control_x2)
+            return races[race_name] if race_yes_is_dem else 1.0 - races[race_name]
 
         value_now = race_value(control_now_x2)
         implied_move = value_now - race_value(control_before_x2)

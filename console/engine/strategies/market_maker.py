@@ -194,9 +194,13 @@ class MarketMaker:
         if view.context is not None:
             shrink = max(0.0, min(1.0, view.context.shrink(view.fair.model, view.fair.category)))
         base = self.count * shrink
-        how = (f"fair {_cents(fair_pips)} ({view.fair.model}), half-spread {_cents(half)}"
-               f"{' (thin book)' if thin else ''}{f', mid range {_cents(mid_range)} in {self.vol_window_ms // 1000} s' if mid_range else ''}"
-               f"{f', skew {_cents(-skew)} for position {position / 100:+.2f} contracts' if position else ''}")
+        how = f"fair {_cents(fair_pips)} ({view.fair.model}), half-spread {_cents(half)}"
+        if thin:
+            how += " (thin book)"
+        if mid_range:
+            how += f", mid range {_cents(mid_range)} in {self.vol_window_ms // 1000} s"
+        if position:
+            how += f", skew {_cents(-skew)} for position {position / 100:+.2f} contracts"
         out = []
         for side in Side:
             adds = max(position, 0) if side is Side.BID else max(-position, 0)
@@ -209,7 +213,7 @@ class MarketMaker:
             what = "YES bid" if side is Side.BID else "NO bid (YES ask)"
             if price is None:
                 out.append(Intent(view.ticker, side, next((o.price for o in view.own_orders if o.side is side), 1),
-                                  0, self.name, reason=f"{what} pulled: no price clears the maker fee; {how}",
+                                  0, self.name, reason=f"{what} pulled: no price clears the maker fee without crossing the book; {how}",
                                   model_probability=prob, time_in_force="good_till_canceled", post_only=True,
                                   quote=True))
                 continue
