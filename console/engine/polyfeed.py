@@ -30,7 +30,14 @@ from typing import Any
 
 from console.config import DeskConfig
 from console.domain.pairs import PairRegistryError, load_pairs
-from console.engine.arbs import TAG, ArbRegistry, FeedNote, TokenInfo, TokensLoaded, attach_arbs
+from console.engine.arbs import (
+    TAG,
+    ArbRegistry,
+    FeedNote,
+    TokenInfo,
+    TokensLoaded,
+    attach_arbs,
+)
 from console.engine.messages import Note, WorkDone
 from console.venues.errors import VenueError
 from console.venues.events import BookLevelSet, BookSnapshot
@@ -41,7 +48,12 @@ from console.venues.kalshi.ws_events import (
 )
 from console.venues.polymarket.codec import GammaMarket
 from console.venues.polymarket.events import BookHashMismatch, StaleBook
-from console.venues.polymarket.venue import PolymarketConfigError, PolymarketVenue, resolve_polymarket, token_meta
+from console.venues.polymarket.venue import (
+    PolymarketConfigError,
+    PolymarketVenue,
+    resolve_polymarket,
+    token_meta,
+)
 
 log = logging.getLogger(__name__)
 

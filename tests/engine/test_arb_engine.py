@@ -5,6 +5,7 @@ running, and the whole path over real sockets against the built-in exchange's mi
 
 from __future__ import annotations
 
+import asyncio
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from console.domain.pairs import Orientation, Pair, load_pairs
 from console.domain.side import Side
 from console.domain.units import PRICE_MAX
 from console.engine import polyfeed
-from console.engine.arbs import TAG, ArbRegistry, TokenInfo, TokensLoaded, attach_arbs
+from console.engine.arbs import TAG, ArbRegistry, FeedNote, TokenInfo, TokensLoaded, attach_arbs
 from console.engine.control import Alert
 from console.engine.messages import WorkDone
 from console.engine.runtime import build_engine
@@ -193,3 +194,34 @@ def test_arb_rows_end_to_end_against_the_built_in_mirror(sim_factory, tmp_path) 
         assert eng.kernel.desk.feed.connected  # the Kalshi feed state is the Kalshi feed's
     finally:
         eng.stop("leave")
+
+
+def test_an_unreachable_polymarket_is_reported_once_and_nothing_crashes() -> None:
+    async def run() -> list[object]:
+        posted: list[object] = []
+        venue = polyfeed.resolve_polymarket("sim", url="http://127.0.0.1:9", timeout_s=0.2)  # nothing listens
+        feed = polyfeed.PolyFeed(venue, ("1",), posted.append, retry_s=0.05)
+        task = asyncio.get_running_loop().create_task(feed._main())
+        deadline = asyncio.get_running_loop().time() + 20
+        while not any(isinstance(p, WorkDone) and isinstance(p.result, FeedNote) for p in posted):
+            assert asyncio.get_running_loop().time() < deadline, "no message about the unreachable venue"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # it keeps retrying quietly
+        task.cancel()
+        return posted
+
+    posted = asyncio.run(run())
+    notes = [p.result for p in posted if isinstance(p, WorkDone) and isinstance(p.result, FeedNote)]
+    assert len(notes) == 1 and notes[0].level == "error"
+    assert "Polymarket (sim: http://127.0.0.1:9) unreachable" in notes[0].message
+    assert "no arb rows until it answers" in notes[0].message
+    assert not any(isinstance(p, (BookSnapshot, TokensLoaded)) for p in posted)
+
+
+def test_demo_and_prod_read_polymarkets_public_endpoints_and_sim_needs_a_mirror() -> None:
+    prod = polyfeed.polymarket_source(config([]).model_copy(update={"venue": config([]).venue.model_copy(
+        update={"name": "prod"})}), None)
+    assert prod is not None and prod.clob_url == "https://clob.polymarket.com"
+    assert polyfeed.polymarket_source(config([]), None) is None  # sim venue, no mirror URL: arbitrage off
+    mirror = polyfeed.polymarket_source(config([]), "http://127.0.0.1:5555")
+    assert mirror is not None and mirror.ws_url == "ws://127.0.0.1:5555/ws/market"

@@ -133,7 +133,7 @@ def test_threshold_and_pacing() -> None:
 def test_break_even_keeps_the_pair_whole() -> None:
     be = break_even(4000, FEES.trade_fee(4000, 800, maker=False), 800, RATE)
     assert be is not None
-    cost = lambda q: 4000 * 800 + FEES.trade_fee(4000, 800, maker=False) + q * 800 + polymarket_taker_fee(q, 800, RATE)  # noqa: E731
+    cost = lambda q: 4000 * 800 + FEES.trade_fee(4000, 800, maker=False) + q * 800 + polymarket_taker_fee(q, 800, RATE)
     assert cost(be) <= 800 * PRICE_MAX < cost(be + 10)
 
 
