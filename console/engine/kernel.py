@@ -349,10 +349,10 @@ class Kernel(VenueNews):
     def _evaluate(self, _: Evaluate) -> None:
         desk = self.desk
         dirty, self.dirty = self.dirty, {}
-        if desk.fairs:
-            self._edge_rows(dirty)
         if not desk.ready or desk.mode is Mode.HALTED or not self.strategies:
             self.skipped = True  # books moved while we could not trade: look at every market when we can
+            if desk.fairs:
+                self._edge_rows(dirty)
             return
         if self.skipped:
             self.skipped = False
@@ -373,6 +373,8 @@ class Kernel(VenueNews):
                                                        desk))
                 if intents:
                     self.execution.submit_intents(intents)
+        if desk.fairs:
+            self._edge_rows(dirty)  # after the strategies: the directional strategy's own assessments are reused
 
     # --- model fair values ------------------------------------------------------------------------
     def _on_fair(self, msg: FairValues) -> None:
@@ -417,13 +419,24 @@ class Kernel(VenueNews):
             source = next((s for s in self.strategies if isinstance(s, Directional)), None) \
                 or Directional("directional", None)
             self._edge_source = source
+        recent = source.recent
         for ticker in dirty:
             fair = desk.fairs.get(ticker)
-            book = desk.book(ticker) if fair is not None else None
+            if fair is None:
+                continue
+            book = desk.book(ticker)
             if book is None:
                 continue
-            healthy = desk.health(ticker)[0] != "red"
             position = desk.position(ticker)
+            seen = recent.get(ticker)
+            if seen is not None and seen[0] == desk.now_ms and seen[1] is fair and seen[2] == book.version \
+                    and seen[3] == position:
+                found = seen[4]  # the strategy assessed this very market state a moment ago
+                if desk.edge_rows.get(ticker) != found.row:
+                    desk.edge_rows[ticker] = found.row
+                    desk.changed = True
+                continue
+            healthy = desk.health(ticker)[0] != "red"
             key = (book.version, fair, healthy, position, desk.bankroll, desk.last_loss, desk.election,
                    desk.now_ms // EDGE_ROW_REFRESH_MS)
             if self.edge_keys.get(ticker) == key:

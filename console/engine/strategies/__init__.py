@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from console.engine.strategies.arb import ArbTaker
 from console.engine.strategies.base import (
     Intent,
     MarketView,
@@ -28,7 +29,6 @@ from console.engine.strategies.base import (
     Strategy,
     StrategyConfigError,
 )
-from console.engine.strategies.arb import ArbTaker
 from console.engine.strategies.directional import Directional
 from console.engine.strategies.laggards import Laggards
 from console.engine.strategies.market_maker import MarketMaker
@@ -112,7 +112,7 @@ def build_strategies(tables: Mapping[str, Mapping[str, Any]]) -> list[Strategy]:
         if tickers is not None and not (isinstance(tickers, list) and all(isinstance(t, str) for t in tickers)):
             raise StrategyConfigError(f"{where} tickers = {tickers!r}: must be a list of market tickers")
         hints = typing.get_type_hints(cls)
-        allowed = {f.name: hints[f.name] for f in fields(cls) if not f.name.startswith("_")}
+        allowed = {f.name: hints[f.name] for f in fields(cls) if f.init and not f.name.startswith("_")}
         allowed.pop("name", None)
         allowed.pop("tickers", None)
         unknown = sorted(set(params) - set(allowed))

@@ -37,7 +37,7 @@ from console.domain.sizing import (
 )
 from console.domain.units import COUNT_PER_CONTRACT, PRICE_MAX
 from console.engine.control import EdgeRow
-from console.engine.fair import ElectionState
+from console.engine.fair import ElectionState, FairValue
 from console.engine.strategies import guard
 from console.engine.strategies.base import Intent, MarketView
 
@@ -77,6 +77,10 @@ class Directional:
     _policy: EdgePolicy | None = field(default=None, repr=False)
     _limits: guard.GuardLimits | None = field(default=None, repr=False)
     _scenarios: tuple[ElectionState, JointScenarios | None] | None = field(default=None, repr=False)
+    #: ticker -> (now_ms, fair value, book version, position, assessment) of the last evaluation: the
+    #: kernel's edge rows reuse it when nothing changed since
+    recent: dict[str, tuple[int, FairValue, int, int, Assessment]] = field(default_factory=dict, init=False,
+                                                                             repr=False)
 
     def __post_init__(self) -> None:
         for key in ("max_order", "max_position"):
@@ -90,7 +94,11 @@ class Directional:
 
     def evaluate(self, view: MarketView) -> Sequence[Intent]:
         found = self.assess(view, pace=True)
-        return found.intents if found is not None else ()
+        if found is None:
+            return ()
+        self.recent[view.ticker] = (view.now_ms, view.fair, getattr(view.book, "version", -1),  # type: ignore[assignment]
+                                    view.position, found)
+        return found.intents
 
     # --- the decision -----------------------------------------------------------------------------
     def assess(self, view: MarketView, *, pace: bool = False) -> Assessment | None:
