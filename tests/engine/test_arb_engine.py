@@ -17,7 +17,14 @@ from console.domain.pairs import Orientation, Pair, load_pairs
 from console.domain.side import Side
 from console.domain.units import PRICE_MAX
 from console.engine import polyfeed
-from console.engine.arbs import TAG, ArbRegistry, FeedNote, TokenInfo, TokensLoaded, attach_arbs
+from console.engine.arbs import (
+    TAG,
+    ArbRegistry,
+    FeedNote,
+    TokenInfo,
+    TokensLoaded,
+    attach_arbs,
+)
 from console.engine.control import Alert
 from console.engine.messages import WorkDone
 from console.engine.runtime import build_engine
@@ -38,7 +45,7 @@ def arb_harness(orientation: Orientation = Orientation.SAME, *, verified: bool =
                 refresh_ms: int = 0) -> tuple[Harness, object]:
     h = Harness()
     pair = Pair("KXA", TOKEN, "0xcond", orientation, verified, "test pair")
-    arbs = attach_arbs(h.kernel, ArbRegistry((pair,), 100, "test"), refresh_ms=refresh_ms)
+    arbs = attach_arbs(h.kernel, ArbRegistry((pair,), 100, "test"), refresh_ms=refresh_ms, workers=False)
     h.ready(["KXA", "KXB"])
     h.step(WorkDone(TAG, TokensLoaded((info(),)), ""))
     return h, arbs
@@ -122,6 +129,40 @@ def test_rows_are_recomputed_only_when_one_of_the_pairs_books_changed() -> None:
     assert after.net_edge > before.net_edge  # the other outcome now costs 0.40 for the first 300
 
 
+def test_rows_are_walked_on_the_worker_pool_not_the_kernel_thread() -> None:
+    import threading
+    import time
+
+    from console.engine import arbs as arbs_module
+
+    h = Harness()
+    pair = Pair("KXA", TOKEN, "0xcond", Orientation.SAME, True)
+    attach_arbs(h.kernel, ArbRegistry((pair,), 100, "test"), refresh_ms=0)
+    h.ready(["KXA"])
+    h.step(WorkDone(TAG, TokensLoaded((info(),)), ""))
+    threads: list[str] = []
+    real = arbs_module.compute_rows
+
+    def spy(job):
+        threads.append(threading.current_thread().name)
+        return real(job)
+
+    arbs_module.compute_rows = spy
+    try:
+        h.book("KXA", bids=[(3800, 500)], asks=[(4000, 500)])
+        h.step(BookSnapshot("polymarket", TOKEN, ((5900, 500),), ((6100, 500),)))
+        deadline = time.monotonic() + 5
+        while not h.control.snapshot().arbs or not h.control.snapshot().arbs[0].executable_count:
+            assert time.monotonic() < deadline, "rows never came back from the worker pool"
+            time.sleep(0.01)
+            h.step()
+    finally:
+        arbs_module.compute_rows = real
+        h.kernel.stop()
+    assert threads and all(t.startswith("edgedesk-worker") for t in threads)
+    assert h.control.snapshot().arbs[0].executable_count == 500
+
+
 def test_a_polymarket_outage_blanks_the_rows_and_leaves_the_kalshi_feed_alone() -> None:
     h, _ = arb_harness()
     h.step(FeedConnected("kalshi", 1))
@@ -138,7 +179,8 @@ def test_a_polymarket_outage_blanks_the_rows_and_leaves_the_kalshi_feed_alone() 
 
 def test_unknown_fee_rate_is_assumed_worst_case_and_said(tmp_path) -> None:
     h = Harness()
-    attach_arbs(h.kernel, ArbRegistry((Pair("KXA", TOKEN, "0xc", Orientation.SAME, True),), 100, "t"), refresh_ms=0)
+    attach_arbs(h.kernel, ArbRegistry((Pair("KXA", TOKEN, "0xc", Orientation.SAME, True),), 100, "t"), refresh_ms=0,
+                workers=False)
     h.ready(["KXA"])
     h.step(WorkDone(TAG, TokensLoaded((info(rate=None),)), ""))
     h.book("KXA", bids=[(3800, 500)], asks=[(4000, 500)])

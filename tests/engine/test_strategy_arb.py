@@ -146,7 +146,7 @@ def test_through_the_kernel_the_fill_tells_the_operator_what_to_buy_on_polymarke
     strategy = ArbTaker("arb", None, count=800, max_position=800)
     h = Harness([strategy], auto=True)
     reg = ArbRegistry((Pair("KXA", TOKEN, "0xc", Orientation.SAME, True, "notes"),), 100, "test")
-    attach_arbs(h.kernel, reg, refresh_ms=0)
+    attach_arbs(h.kernel, reg, refresh_ms=0, workers=False)
     h.ready(["KXA"])
     h.step(WorkDone(TAG, TokensLoaded((TokenInfo(TOKEN, "0xc", "Will it?", "Yes", OTHER, "No", RATE, None, 100),)),
                     ""))
