@@ -167,9 +167,18 @@ def child(args: argparse.Namespace) -> None:
         app.exit()
 
     app.call_later(on_ready)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()  # the UI thread only: where the event-loop lag comes from
+        profiler.enable()
     started = time.perf_counter()
     app.run()
     elapsed = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     kernel.stop()
     warm = lags[int(len(lags) * 0.1):]  # skip start-up (first composition, table builds)
     result = {
@@ -194,6 +203,8 @@ def parent(args: argparse.Namespace) -> int:
         env = {**os.environ, "TERM": "xterm-256color", "EDGEDESK_HOME": tmp}
         cmd = [sys.executable, __file__, "--child", "--result", str(result_path), "--markets", str(args.markets),
                "--rate", str(args.rate), "--seconds", str(args.seconds)]
+        if args.profile:
+            cmd += ["--profile", str(Path(args.profile).resolve())]
         proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         written = 0
@@ -237,6 +248,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=10_000, help="book updates per second (default 10,000)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="160x50", help="terminal size, e.g. 80x24 (default 160x50)")
+    parser.add_argument("--profile", help="write a cProfile of the desk's UI thread to this file (pstats format)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -15,6 +15,7 @@ from console.engine.control import Approve, CheckOrder, Flatten, Mode, PlaceOrde
 from console.tui.screens.desk import DeskScreen
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.ticket import OrderTicket
+from console.tui.widgets.cursor_table import CursorTable
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
 
@@ -126,7 +127,7 @@ async def test_status_shows_flattening_until_flat_then_the_cost():
 
 async def test_search_filters_across_venues_and_categories():
     async with fake_desk() as (app, pilot, engine):
-        table = app.desk.query_one("#markets", KeyedTable)
+        table = app.desk.query_one("#markets", CursorTable)
         assert table.row_count == 8
         await pilot.press("slash", *"polymarket senate")
         assert await until(pilot, lambda: table.row_count == 1)

@@ -6,8 +6,9 @@ the ladder stays readable in a 36-column pane; colour and the spread line tell t
 YES view shows the canonical book; the NO view derives NO prices for display only (a YES ask at p is a
 NO bid at 1 - p, so the sides swap).
 The desk's own resting orders are marked with a diamond and their remaining size beside their level.
-`show()` only swaps in the new rows and asks for a repaint; `render_line` builds one `Strip` per
-visible line, so a burst of snapshots costs at most one cheap redraw per frame and never blocks keys.
+`show()` swaps in the new rows and repaints only the lines whose content changed (a tick that moves
+two levels repaints two lines, not the ladder); `render_line` builds one `Strip` per such line, so a
+burst of snapshots costs at most one cheap redraw per frame and never blocks keys.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -76,20 +79,81 @@ class OrderBookLadder(Widget, can_focus=False):
         self._asks: list[_Level] = []
         self._last: int | None = None
         self._max_size = 1
+        self._lines: list[tuple] | None = None  # the line specs on screen (None: repaint everything)
+        self._styles: dict[str, Style] = {}
 
     def show(self, book: BookTop | None, *, no_view: bool | None = None) -> None:
-        """Swap in a new book (or the same one in the other view) and repaint if anything changed."""
+        """Swap in a new book (or the same one in the other view) and repaint the lines that changed."""
         view = self.no_view if no_view is None else no_view
         if book is self.book and view == self.no_view:
             return
+        old_book, old_view = self.book, self.no_view
         self.book, self.no_view = book, view
         if book is None:
             self._bids, self._asks, self._last = [], [], None
         else:
             self._bids, self._asks, self._last = view_levels(book, view)
         self._max_size = max([lv.size for lv in self._bids + self._asks] + [1])
-        self.border_title = self._title()
+        title = self._title()
+        if title != self.border_title:
+            self.border_title = title
+        if old_book is None or book is None or old_view != view or old_book.ticker != book.ticker:
+            self._lines = None
+            self.refresh()
+            return
+        self._refresh_changed_lines()
+
+    def _line_specs(self) -> list[tuple]:
+        """What each line shows, as comparable data: a line is repainted only when its spec changes."""
+        book = self.book
+        if book is None:
+            return []
+        n = self._depth_rows()
+        max_size = self._max_size
+        specs: list[tuple] = [("header", self._last, book.health, book.health_reason), ("columns",)]
+        for y in range(2, n + 2):
+            index = n + 1 - y
+            level = self._asks[index] if index < len(self._asks) else None
+            specs.append(("level", level, max_size if level else 0))
+        best_bid = self._bids[0].price if self._bids else None
+        best_ask = self._asks[0].price if self._asks else None
+        specs.append(("spread", best_bid, best_ask))
+        for index in range(max(0, self.size.height - n - 3)):
+            level = self._bids[index] if index < len(self._bids) else None
+            specs.append(("level", level, max_size if level else 0))
+        return specs
+
+    def _refresh_changed_lines(self) -> None:
+        specs = self._line_specs()
+        old = self._lines
+        self._lines = specs
+        if old is None or len(old) != len(specs):
+            self.refresh()
+            return
+        width = self.size.width
+        regions = [Region(0, y, width, 1) for y, (a, b) in enumerate(zip(old, specs, strict=True)) if a != b]
+        if regions:
+            self.refresh(*regions)
+
+    def on_resize(self) -> None:
+        self._lines = None
         self.refresh()
+
+    def on_mount(self) -> None:
+        # the signal comes after the app re-applied its CSS (a `theme` watcher would run before, with the
+        # old theme's component styles)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme=None) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def _style(self, component: str):
+        # component styles are looked up once per theme, not three times per line per frame
+        style = self._styles.get(component)
+        if style is None:
+            style = self._styles[component] = self.get_component_rich_style(component)
+        return style
 
     def _title(self) -> str:
         if self.book is None:
@@ -128,7 +192,7 @@ class OrderBookLadder(Widget, can_focus=False):
         return own_w, price_w, size_w, bar_w
 
     def _header(self, width: int) -> Strip:
-        style = self.get_component_rich_style("ladder--header")
+        style = self._style("ladder--header")
         book = self.book
         assert book is not None
         scale = "NO" if self.no_view else "YES"
@@ -141,10 +205,10 @@ class OrderBookLadder(Widget, can_focus=False):
     def _columns(self, width: int) -> Strip:
         own_w, price_w, size_w, _ = self._widths(width)
         text = "mine".ljust(own_w) + "price".rjust(price_w) + "size".rjust(size_w) + "  depth"
-        return Strip([Segment(text.ljust(width)[:width], self.get_component_rich_style("ladder--header"))], width)
+        return Strip([Segment(text.ljust(width)[:width], self._style("ladder--header"))], width)
 
     def _spread_line(self, width: int) -> Strip:
-        style = self.get_component_rich_style("ladder--spread")
+        style = self._style("ladder--spread")
         best_bid = self._bids[0].price if self._bids else None
         best_ask = self._asks[0].price if self._asks else None
         label = f" spread {fmt.spread(best_bid, best_ask)} "
@@ -158,9 +222,9 @@ class OrderBookLadder(Widget, can_focus=False):
             return Strip.blank(width, base)
         own_w, price_w, size_w, bar_w = self._widths(width)
         is_bid = level.side == "bid"
-        colour = self.get_component_rich_style("ladder--bid" if is_bid else "ladder--ask")
-        bar_style = self.get_component_rich_style("ladder--bid-bar" if is_bid else "ladder--ask-bar")
-        own_style = self.get_component_rich_style("ladder--own")
+        colour = self._style("ladder--bid" if is_bid else "ladder--ask")
+        bar_style = self._style("ladder--bid-bar" if is_bid else "ladder--ask-bar")
+        own_style = self._style("ladder--own")
         bar_len = 0 if not bar_w else max(1, level.size * bar_w // self._max_size)
         own = f"◆{fmt.count(level.own)}"[:own_w - 1] if level.own else ""
         segments = [

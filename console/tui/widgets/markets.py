@@ -2,7 +2,8 @@
 
 `/` (a desk binding) focuses the search box; every word typed must appear in the ticker, title, venue or
 category, so "poly senate" finds Polymarket's Senate markets. Enter or down goes back to the table;
-escape clears the search. Moving the cursor posts `MarketsPane.Selected`, which the desk uses for the
+escape clears the search. The watchlist is a `CursorTable` (Line API: only rows whose prices
+changed are repainted, bench/ui.py). Moving the cursor posts `MarketsPane.Selected`, which the desk uses for the
 ladder, the order ticket and the palette. The details line names the book-health reason.
 """
 
@@ -15,11 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from console.engine.control import DeskSnapshot
 from console.tui.rows import MARKET_COLS, market_details, market_rows
-from console.tui.widgets.keyed_table import KeyedTable
+from console.tui.widgets.cursor_table import CursorTable
 
 
 class MarketsPane(Vertical):
@@ -43,12 +44,12 @@ class MarketsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search: ticker, title, venue, category", id="search", compact=True)
-        yield KeyedTable(MARKET_COLS, ordered=True, id="markets")
+        yield CursorTable(MARKET_COLS, empty="no markets (w adds one)", id="markets")
         yield Static("", id="market-details")
 
     @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#markets", KeyedTable)
+    def table(self) -> CursorTable:
+        return self.query_one("#markets", CursorTable)
 
     def show(self, snap: DeskSnapshot) -> None:
         self._snap = snap
@@ -102,6 +103,6 @@ class MarketsPane(Vertical):
             search.value = ""
         self.table.focus()
 
-    @on(DataTable.RowHighlighted, "#markets")
+    @on(CursorTable.Highlighted, "#markets")
     def _row_highlighted(self) -> None:
         self._refresh_selection()

@@ -10,6 +10,8 @@ limit is a floor (day P&L against the daily loss kill level): only the loss coun
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -20,6 +22,7 @@ from console.tui import format as fmt
 from console.tui.widgets.status import MODE_VAR, _esc
 
 BAR_WIDTH = 10
+SPARK_EVERY_S = 1.0
 WARN_FRACTION = 0.8
 
 
@@ -99,6 +102,7 @@ class RiskPane(Vertical):
         super().__init__(id=id, classes=classes)
         self._markup = ""
         self._pnl: tuple[int, ...] = ()
+        self._pnl_drawn_s = float("-inf")
 
     def compose(self) -> ComposeResult:
         yield Static("", id="risk-text")
@@ -111,7 +115,10 @@ class RiskPane(Vertical):
             layout = markup.count("\n") != self._markup.count("\n")
             self._markup = markup
             self.query_one("#risk-text", Static).update(Content.from_markup(markup), layout=layout)
-        if snap.pnl_today != self._pnl:
-            self._pnl = snap.pnl_today
+        now_s = time.monotonic()
+        if snap.pnl_today != self._pnl and now_s - self._pnl_drawn_s >= SPARK_EVERY_S:
+            # the engine appends a mark to every snapshot (up to 20 a second); a day's P&L shape needs one
+            # redraw a second, not ten (each redraw of the sparkline cost 2-7 ms at 160x50, bench/ui.py)
+            self._pnl, self._pnl_drawn_s = snap.pnl_today, now_s
             # the sparkline draws shapes only: a float view of exact marks is fine here
             self.query_one(Sparkline).data = [float(v) for v in snap.pnl_today]
