@@ -163,3 +163,18 @@ def test_through_the_kernel_the_fill_tells_the_operator_what_to_buy_on_polymarke
     assert "Now BUY 8 'No' (token 2222) on Polymarket at <= 0.42 (break-even 0.59) [Will it?]" in told.message
     assert "unhedged (leg risk)" in told.message
     assert h.sent() == [spec]  # at max_position: nothing more
+
+
+def test_through_the_kernel_an_unverified_pair_is_shown_and_never_traded() -> None:
+    h = Harness([ArbTaker("arb", None)], auto=True)
+    reg = ArbRegistry((Pair("KXA", TOKEN, "0xc", Orientation.SAME, False, "notes"),), 100, "test")
+    attach_arbs(h.kernel, reg, refresh_ms=0, workers=False)
+    h.ready(["KXA"])
+    h.step(WorkDone(TAG, TokensLoaded((TokenInfo(TOKEN, "0xc", "Will it?", "Yes", OTHER, "No", RATE, None, 100),)),
+                    ""))
+    h.step(BookSnapshot("polymarket", TOKEN, ((5800, 1000), (6000, 500)), ((6200, 500),)))
+    h.book("KXA", bids=[(3800, 800)], asks=[(4000, 800), (6000, 800)])
+    h.run_for(600)
+    assert h.sent() == []
+    [row] = [r for r in h.control.snapshot().arbs if r.direction == "kalshi_yes"]
+    assert row.executable_count == 800 and not row.verified and "never auto-traded" in row.notes
