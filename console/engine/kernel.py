@@ -140,7 +140,7 @@ class Kernel(VenueNews):
         self._thread: threading.Thread | None = None
         self._workers: ThreadPoolExecutor | None = None
         self.work_handlers: dict[str, Callable[[WorkDone], None]] = {}
-        self.predicted: dict[str, tuple[float, int]] = {}  # ticker -> (probability, ms) last journaled
+        self.predicted: dict[tuple[str, str], tuple[float, int]] = {}  # (ticker, model) -> (prob, ms) journaled
         self.model_alerted: dict[str, int] = {}  # model data problem -> ms last alerted
         self.edge_keys: dict[str, tuple] = {}  # ticker -> what its edge row was computed from
         self._edge_source: Directional | None = None
@@ -399,11 +399,12 @@ class Kernel(VenueNews):
         desk = self.desk
         if desk.journal is None:
             return
-        last = self.predicted.get(value.ticker)
+        key = (value.ticker, value.model)  # a market priced by another model is that model's prediction
+        last = self.predicted.get(key)
         if last is not None and abs(value.prob_yes - last[0]) < PREDICTION_MOVE \
                 and desk.now_ms - last[1] < PREDICTION_EVERY_MS:
             return
-        self.predicted[value.ticker] = (value.prob_yes, desk.now_ms)
+        self.predicted[key] = (value.prob_yes, desk.now_ms)
         book = desk.book(value.ticker)
         bid, ask = (book.best_bid, book.best_ask) if book is not None else (None, None)
         market_prob = (bid[0] + ask[0]) / (2 * PRICE_MAX) if bid is not None and ask is not None else None

@@ -21,9 +21,10 @@ from console.engine.strategies import Directional
 from console.models.montecarlo import ElectionModel
 
 
-def fair(h: Harness, *values: tuple[str, float], category: str = "elections", election=None, errors=()) -> None:
+def fair(h: Harness, *values: tuple[str, float], category: str = "elections", election=None, errors=(),
+         model: str = "polls") -> None:
     now = h.clock.now_ms()
-    h.step(FairValues(tuple(FairValue(t, p, "polls", category, now) for t, p in values), now, election,
+    h.step(FairValues(tuple(FairValue(t, p, model, category, now) for t, p in values), now, election,
                       "test feed", tuple(errors)))
 
 
@@ -210,10 +211,12 @@ def test_predictions_are_journaled_throttled_with_category_and_the_market_mid(tm
     fair(h, ("KXA", 0.72), category="weather")
     h.clock.advance(15 * 60_000)
     fair(h, ("KXA", 0.72), category="weather")  # 15 minutes on: journaled again
+    fair(h, ("KXA", 0.72), category="weather", model="ensemble")  # another model's first prediction
     with sqlite3.connect(tmp_path / "j.sqlite") as db:
         rows = list(db.execute("SELECT ticker, model, probability, category, market_prob FROM predictions ORDER BY id"))
     assert rows == [("KXA", "polls", 0.70, "weather", 0.525), ("KXZ", "polls", 0.40, "weather", None),
-                    ("KXA", "polls", 0.72, "weather", 0.525), ("KXA", "polls", 0.72, "weather", 0.525)]
+                    ("KXA", "polls", 0.72, "weather", 0.525), ("KXA", "polls", 0.72, "weather", 0.525),
+                    ("KXA", "ensemble", 0.72, "weather", 0.525)]
 
 
 def test_model_data_errors_alert_once_a_minute():
