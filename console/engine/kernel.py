@@ -162,7 +162,7 @@ class Kernel(VenueNews):
             SubscriptionLost: self._on_feed_trouble, SilenceDetected: self._on_silence,
             FeedConnected: self._on_connected, FeedDisconnected: self._on_disconnected,
             OrderAnswer: self._on_answer, CancelAnswer: self._on_cancel_answer, AmendAnswer: ex.on_amend_answer,
-            CancelAllAnswer: self._on_cancel_all, MarketsLoaded: self._on_markets, ReconcileResult: self._on_reconciled,
+            CancelAllAnswer: self._on_cancel_all, MarketsLoaded: self._on_markets, ReconcileResult: self._on_reconciled_noting_loss,
             FlattenBooks: self.flattener.on_books, BalanceLoaded: self._on_balance, OrderGroupReady: self._on_group_ready,
             RequestOutcome: self._on_request, Tick: self._on_tick, Evaluate: self._evaluate,
             WorkDone: self._on_work, WatchdogFired: self._on_watchdog, Note: lambda n: self.desk.alert(n.level, n.kind, n.message),
@@ -463,6 +463,17 @@ class Kernel(VenueNews):
         before = self.desk.money(ticker)
         self._on_lifecycle(msg)
         self.desk.note_money(ticker, before)
+
+    def _on_reconciled_noting_loss(self, result: ReconcileResult) -> None:
+        # a reconciliation pass can settle positions (the venue's settlement records): a large loss there
+        # cools the models off too; cash is left to the next balance fetch (the venue's figure already has it)
+        desk = self.desk
+        before = {t: (p.realized, p.fees) for t, p in desk.portfolio.positions.items()}
+        self._on_reconciled(result)
+        for ticker, pos in desk.portfolio.positions.items():
+            realized, fees = before.get(ticker, (0, 0))
+            if pos.realized != realized:
+                desk.note_realized(ticker, (pos.realized - realized) - (pos.fees - fees))
 
     def _on_tick(self, _: Tick) -> None:
         desk = self.desk

@@ -19,6 +19,7 @@ from console.engine.fair import ElectionMarket, ElectionState, FairValue, FairVa
 from console.engine.journal import Journal
 from console.engine.strategies import Directional
 from console.models.montecarlo import ElectionModel
+from console.venues.kalshi import codec_ws as w
 
 
 def fair(h: Harness, *values: tuple[str, float], category: str = "elections", election=None, errors=(),
@@ -160,6 +161,24 @@ def test_a_large_loss_cools_the_model_strategies_off():
     h.delta("KXA", Side.BID, 4900, 100)  # (and the quiet book hears from the venue again)
     h.run_for(300)
     assert [s.ticker for s in h.sent()][-1] == "KXA"
+
+
+def test_a_settlement_that_loses_big_starts_the_cooling_off_and_pays_nothing_into_cash():
+    h = Harness([directional()], auto=True)
+    h.desk.cash = 100_000_000
+    h.ready(["KXA", "KXB"])
+    h.book("KXB", bids=[(5000, 5000)], asks=[(5500, 5000)])
+    h.step(PlaceOrder("KXB", Side.BID, 5500, 1000))  # 10 YES at 55c: $5.50 paid
+    assert h.desk.cash == 94_500_000 and h.desk.last_loss_ms() is None
+    h.step(w.MarketLifecycle(sid=1, msg=w.MarketLifecycleBody(market_ticker="KXB", event_type="determined",
+                                                             result="no", settlement_value=0)))
+    h.step(w.MarketLifecycle(sid=1, msg=w.MarketLifecycleBody(market_ticker="KXB", event_type="settled")))
+    assert h.desk.position("KXB") == 0 and h.desk.cash == 94_500_000  # NO won: the YES paid nothing back
+    assert h.desk.last_loss_ms() is not None  # -$5.50 on a ~$100 bankroll
+    h.book("KXA", bids=[(5000, 5000)], asks=[(5500, 5000)])
+    fair(h, ("KXA", 0.80))
+    assert [s.ticker for s in h.sent()] == ["KXB"]
+    assert snapshot(h).edges[0].signal.startswith("cooling off")
 
 
 def test_election_bound_caps_the_total_across_markets():
