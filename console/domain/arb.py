@@ -20,6 +20,7 @@ Capital is locked until resolution, so the return is also given annualized.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -182,7 +183,15 @@ def _evaluate_direction(pair: Pair, direction: ArbDirection, k_levels: list[tupl
     if p_cost < POLYMARKET_MIN_MARKETABLE_MICROS:
         risks = (*risks, "Polymarket refuses marketable orders under $1.00 notional: this leg is too small")
     return ArbOpportunity(pair, direction, top_edge, best_n, kalshi_leg, poly_leg, best_profit, capital, days,
-                          100.0 * r, 100.0 * ((1.0 + r) ** (365.0 / days) - 1.0), risks)
+                          100.0 * r, _annualized_pct(r, days), risks)
+
+
+def _annualized_pct(r: float, days: float) -> float:
+    """Compounded over a year; a large return close to resolution overflows a float: infinite, not an error."""
+    try:
+        return 100.0 * ((1.0 + r) ** (365.0 / days) - 1.0)
+    except OverflowError:
+        return math.inf
 
 
 def _poly_instruction(pair: Pair, direction: ArbDirection) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kernel_harness import FEES, GRID, Harness
 
 from console.domain.book import Book
@@ -178,3 +180,36 @@ def test_through_the_kernel_an_unverified_pair_is_shown_and_never_traded() -> No
     assert h.sent() == []
     [row] = [r for r in h.control.snapshot().arbs if r.direction == "kalshi_yes"]
     assert row.executable_count == 800 and not row.verified and "never auto-traded" in row.notes
+
+
+_levels = st.lists(st.tuples(st.integers(1, 99).map(lambda c: c * 100), st.integers(1, 20).map(lambda n: n * 100)),
+                   max_size=4, unique_by=lambda lv: lv[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_levels, _levels, _levels, _levels, st.sampled_from(list(Orientation)), st.integers(0, 500))
+def test_the_quick_cross_check_never_hides_a_tradeable_arb(k_bids, k_asks, t_bids, t_asks, orientation,
+                                                           threshold) -> None:
+    from console.domain.arb import Depth, evaluate_pair
+    from console.engine.strategies.arb import _books_cross
+
+    kalshi, token = Depth.of(k_bids, k_asks), Depth.of(t_bids, t_asks)
+    pair = Pair("KXA", TOKEN, "0xc", orientation, True)
+    found = [o for o in evaluate_pair(pair, kalshi, token, FEES, RATE, now_ms=0, resolution_ms=86_400_000)
+             if o.auto_tradeable and o.profit >= threshold * o.count]
+    k_book, t_book = book(k_bids, k_asks), book(t_bids, t_asks, TOKEN, "polymarket")
+    if found and not (max(p for p, _ in k_bids or [(0, 0)]) >= min(p for p, _ in k_asks or [(PRICE_MAX, 0)])):
+        assert _books_cross(k_book, t_book, pair, threshold)
+
+
+def test_a_deeply_crossed_pair_close_to_resolution_does_not_crash_the_strategy() -> None:
+    # NO on Kalshi at 0.06 plus the other side at 0.07 pays $1 a day later: 7x in a day does not fit a float
+    # when compounded over a year (it used to raise OverflowError, which would halt the desk)
+    kalshi = book([(9400, 100)], [(9600, 100)])
+    poly = book([(500, 100)], [(700, 100)], TOKEN, "polymarket")
+    meta = MarketMeta("KXA", "KXEV", "market KXA", "test", "active", GRID, FEES, False, 1_767_225_600 + 86_400)
+    s = taker(registry(), count=100)
+    v = MarketView("KXA", kalshi, True, 0, (), 1_767_225_600_000, meta, None, Context(poly))
+    [intent] = s.evaluate(v)
+    assert (intent.side, intent.price, intent.count) == (Side.ASK, 9400, 100)
+    assert "inf%/yr" in intent.reason
