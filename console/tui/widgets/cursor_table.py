@@ -119,7 +119,8 @@ class CursorTable(Widget, can_focus=True):
         self.move_cursor(row=index)
         return True
 
-X
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        """Put the cursor on row `row` (clamped); `animate` is accepted for DataTable's signature."""
         if not self._keys:
             return
         row = min(max(row, 0), len(self._keys) - 1)
