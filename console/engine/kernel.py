@@ -11,6 +11,10 @@ through `handle(item)`, which reads the injected clock once; decisions depend on
 those readings. `tap(now_ms, mono_ns, item)` sees every handled item, so a session can be recorded
 and replayed through a fresh kernel with a `ManualClock` to the very same orders (tests do this).
 
+Model fair values arrive as `FairValues` (console/engine/fair.py) from the model runner: the kernel keeps
+the latest per market (and the election state) on the desk, re-runs the strategies there, journals the
+predictions (throttled) and keeps the snapshot's edge rows for the markets that changed.
+
 The kernel owns the mode: MANUAL (intents wait for the operator), AUTO (intents that pass risk are
 sent), HALTED (nothing new; cancels and flatten still work). A breaker moves AUTO to HALTED and says
 why (`RiskBreached`). Pausing the bot (`SetAuto(False)`) cancels bot orders and leaves manual ones.

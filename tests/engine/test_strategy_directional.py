@@ -3,6 +3,8 @@ after fees, Kelly sizes worked by hand, every guard reason, the election bound, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from kernel_harness import FEES, GRID, meta
 
@@ -247,6 +249,15 @@ def test_config_errors_name_the_table_and_key(table, message):
     with pytest.raises(StrategyConfigError) as exc:
         build_strategies({"x": {"kind": "directional", **table}})
     assert message in str(exc.value)
+
+
+def test_the_shipped_config_builds_an_enabled_directional_strategy():
+    from console.config import load_config
+
+    shipped = load_config(Path(__file__).resolve().parents[2] / "config.toml")
+    (d,) = [s for s in build_strategies(shipped.engine.strategies) if isinstance(s, Directional)]
+    assert (d.name, d.tickers, d.min_edge_by_category["weather"], d.kelly_multiplier) == \
+        ("directional", None, 400, 0.25)
 
 
 def test_old_kinds_still_want_integers():
