@@ -267,3 +267,16 @@ def test_demo_and_prod_read_polymarkets_public_endpoints_and_sim_needs_a_mirror(
     assert polyfeed.polymarket_source(config([]), None) is None  # sim venue, no mirror URL: arbitrage off
     mirror = polyfeed.polymarket_source(config([]), "http://127.0.0.1:5555")
     assert mirror is not None and mirror.ws_url == "ws://127.0.0.1:5555/ws/market"
+
+
+def test_a_registry_that_is_not_toml_names_the_line(tmp_path) -> None:
+    bad = tmp_path / "pairs.toml"
+    bad.write_text('[[pair]]\nkalshi_ticker = "KXA"\norientation = same\n')
+    cfg = config(["KXA"])
+    cfg = cfg.model_copy(update={"arb": cfg.arb.model_copy(update={"pairs_file": str(bad),
+                                                                   "polymarket_url": "http://127.0.0.1:9"})})
+    h = Harness()
+    assert polyfeed.prepare_arbitrage(cfg, tmp_path, None, h.kernel) == (None, ())
+    h.ready(["KXA"])
+    [alert] = [e for e in h.events if isinstance(e, Alert) and e.kind == "arb"]
+    assert f"{bad}: not valid TOML" in alert.message and "line 3" in alert.message
