@@ -120,7 +120,8 @@ class EdgeDeskApp(App):
         if line is None:
             return
         self.alert_book.add(line)
-        if line.level == "error" or line.kind in ("flatten", "proposal") and line.level != "info":
+        # a market the operator asked to watch that the venue does not know comes back as a "market" alert
+        if line.level == "error" or line.kind in ("flatten", "proposal", "market") and line.level != "info":
             self.notify(line.text, severity="error" if line.level == "error" else "warning")
 
     # --- global actions ----------------------------------------------------------------------------

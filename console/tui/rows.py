@@ -63,10 +63,12 @@ def market_matches(row: MarketRow, query: str) -> bool:
     return all(word in haystack for word in query.lower().split())
 
 
-def market_rows(snap: DeskSnapshot, query: str = "") -> dict[str, RowSpec]:
+def market_rows(snap: DeskSnapshot, query: str = "", hidden: frozenset[str] | set[str] = frozenset()
+                ) -> dict[str, RowSpec]:
+    """Watchlist rows, keyed by ticker: those matching `query`, minus those the operator removed (`hidden`)."""
     rows: dict[str, RowSpec] = {}
     for m in snap.markets:
-        if query and not market_matches(m, query):
+        if m.ticker in hidden or query and not market_matches(m, query):
             continue
         badge = (fmt.health_badge(m.health), fmt.HEALTH_VAR.get(m.health, "risk-breach"))
         rows[m.ticker] = (badge, m.ticker, VENUE_SHORT.get(m.venue, m.venue[:4]), fmt.price(m.last_price),

@@ -27,6 +27,9 @@ from console.engine.strategies import ThresholdTaker  # noqa: E402
 from console.tui.app import EdgeDeskApp  # noqa: E402
 from console.tui.screens.desk import DeskScreen  # noqa: E402
 from console.tui.screens.ticket import OrderTicket  # noqa: E402
+from console.tui.screens.watch import WatchPrompt  # noqa: E402
+from console.tui.widgets.cursor_table import CursorTable  # noqa: E402
+from console.tui.widgets.ladder import OrderBookLadder  # noqa: E402
 from console.tui.widgets.keyed_table import KeyedTable  # noqa: E402
 
 
@@ -228,3 +231,54 @@ async def test_q_quits_through_the_exit_policy(sim, tmp_path, policy):
         assert await until(pilot, lambda: app.return_code is not None or not app.is_running, timeout_s=5)
     expected = {"leave": (400, 1), "cancel": (400, 0), "flatten": (0, 0)}[policy]
     assert (me.positions().get(ticker, 0), len(resting(me, ticker))) == expected
+
+
+def watchlist_line(app, ticker: str) -> str:
+    """The watchlist's row for `ticker` as on screen (health badge, ticker, venue, prices), or ""."""
+    row = re.compile(rf"[●◐✖]\s+{re.escape(ticker)}\s")
+    return next((line for line in screen_text(app).splitlines() if row.search(line)), "")
+
+
+async def test_w_watches_a_market_whose_book_then_streams_and_x_removes_it(sim, tmp_path):
+    first, second = new_markets(sim, 2, prefix="KXTUIW")
+    maker, me = Account(sim), Account(sim)
+    async with desk_on_exchange(me, tmp_path, [first]) as (app, pilot, eng):
+        watchlist = app.desk.query_one("#markets", CursorTable)
+        assert watchlist.keys == (first,) and second not in screen_text(app)
+        await pilot.press("w")
+        assert await until(pilot, lambda: isinstance(app.screen, WatchPrompt))
+        await pilot.press(*second.lower(), "enter")  # typed as a trader would; tickers are upper-cased
+        assert await until(pilot, lambda: watchlist_line(app, second) != "", timeout_s=10)
+        assert await until(pilot, lambda: watchlist.selected_key() == second)
+        assert second in {m.ticker for m in eng.control.snapshot().markets}
+        # the new market's book streams from the exchange to the watchlist and the ladder
+        maker.place(second, "bid", "0.4100", "7.00")
+        maker.place(second, "ask", "0.5700", "3.00")
+        assert await until(pilot, lambda: "0.41   0.57   0.16" in watchlist_line(app, second), timeout_s=10)
+        ladder = app.desk.query_one(OrderBookLadder)
+        assert await until(pilot, lambda: "spread 0.16" in screen_text(app) and ladder.book.ticker == second)
+        maker.place(second, "bid", "0.4500", "2.00")  # and keeps streaming
+        assert await until(pilot, lambda: "spread 0.12" in screen_text(app), timeout_s=10)
+
+        await pilot.press("x")  # remove the selected market from the watchlist
+        assert await until(pilot, lambda: watchlist.keys == (first,) and watchlist_line(app, second) == "")
+        assert any(f"{second} removed" in n.message for n in app._notifications)
+        await pilot.press("w")
+        assert await until(pilot, lambda: isinstance(app.screen, WatchPrompt))
+        assert second in screen_text(app)  # the prompt lists what was removed this session
+        await pilot.press(*second, "enter")
+        assert await until(pilot, lambda: watchlist.keys == (first, second) and watchlist.selected_key() == second)
+
+
+async def test_watching_a_ticker_the_venue_does_not_know_says_so(sim, tmp_path):
+    [ticker] = new_markets(sim, 1, prefix="KXTUIN")
+    me = Account(sim)
+    async with desk_on_exchange(me, tmp_path, [ticker]) as (app, pilot, eng):
+        await pilot.press("w")
+        assert await until(pilot, lambda: isinstance(app.screen, WatchPrompt))
+        await pilot.press(*"bad ticker!", "enter")
+        assert await until(pilot, lambda: "not a ticker: TICKER!" in screen_text(app))
+        await pilot.press("ctrl+u", *"KXNOSUCH-26-Z", "enter")
+        assert await until(pilot, lambda: any("not found at the venue: KXNOSUCH-26-Z" in n.message
+                                              for n in app._notifications), timeout_s=10)
+        assert [m.ticker for m in eng.control.snapshot().markets] == [ticker]

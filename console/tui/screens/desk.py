@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Tab, Tabs
 
 from console.domain.side import Side
-from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot, PlaceOrder, Reject
+from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot, PlaceOrder, Reject, Watch
 from console.tui import format as fmt
 from console.tui import rows
 from console.tui.widgets.alertlog import AlertLog
@@ -47,6 +47,7 @@ TITLES = {"markets-pane": "Markets", "book-pane": "Book", "risk-pane": "Risk", "
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
 TICK_S = 0.1
 TABLE_EVERY_S = 0.25
+WATCH_WAIT_S = 15.0  # how long a just-watched market is awaited to put the cursor on it
 
 
 class DeskScreen(Screen):
@@ -59,6 +60,8 @@ class DeskScreen(Screen):
         Binding("C", "cancel_all", "Cancel all", id="cancel_all"),
         Binding("slash", "search", "Search", id="search"),
         Binding("v", "toggle_no_view", "YES/NO", id="toggle_no_view"),
+        Binding("w", "watch", "Watch", id="watch"),
+        Binding("x", "unwatch", "Remove", id="unwatch"),
         Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False, id="next_tab"),
         Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False, id="previous_tab"),
         *(Binding(str(i), f"show_tab('{tab}')", f"Go to {label}", show=False, id=f"tab_{tab}")
@@ -72,6 +75,7 @@ class DeskScreen(Screen):
         self.snap = DeskSnapshot(version=-1)
         self._last_table_s = 0.0
         self._tab = "markets"
+        self._awaited: tuple[str, float] | None = None  # (ticker just watched, monotonic deadline)
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -122,7 +126,13 @@ class DeskScreen(Screen):
                 self._sync_tables(snap, now_ms)
 
     def _sync_tables(self, snap: DeskSnapshot, now_ms: int) -> None:
-        self.query_one(MarketsPane).show(snap)
+        markets = self.query_one(MarketsPane)
+        markets.show(snap)
+        if self._awaited is not None:
+            ticker, deadline_s = self._awaited
+            arrived = any(m.ticker == ticker for m in snap.markets)
+            if arrived and markets.select(ticker) or time.monotonic() > deadline_s:
+                self._awaited = None
         self.query_one("#positions-pane", KeyedTable).sync(rows.position_rows(snap, now_ms))
         self.query_one("#proposals-pane", KeyedTable).sync(rows.proposal_rows(snap, now_ms, self.strategy_filter))
         self.query_one("#arb-pane", KeyedTable).sync(rows.arb_rows(snap))
@@ -197,6 +207,50 @@ class DeskScreen(Screen):
     def action_toggle_no_view(self) -> None:
         ladder = self.query_one(OrderBookLadder)
         ladder.show(ladder.book, no_view=not ladder.no_view)
+
+    def action_watch(self) -> None:
+        from console.tui.screens.watch import WatchPrompt
+
+        removed = tuple(sorted(self.query_one(MarketsPane).hidden))
+        self.app.push_screen(WatchPrompt(removed), self._watch_done)
+
+    def _watch_done(self, tickers: tuple[str, ...] | None) -> None:
+        if not tickers:
+            return
+        markets = self.query_one(MarketsPane)
+        markets.unhide(tickers)
+        known = {m.ticker for m in self.app.control.snapshot().markets}
+        new = tuple(t for t in tickers if t not in known)
+        if new:
+            # the engine asks the venue, subscribes the book and adds the market to the snapshot; an
+            # unknown ticker comes back as an alert ("not found at the venue")
+            self.app.control.submit(Watch(new))
+            self.notify(f"Watch {' '.join(new)}: asking the venue")
+        else:
+            self.notify(f"Already watching {' '.join(tickers)}")
+        self._awaited = (tickers[0], time.monotonic() + WATCH_WAIT_S)
+        self.show_tab("markets")
+        self._sync_tables(self.app.control.snapshot(), self.app.clock_ms())
+
+    def action_unwatch(self) -> None:
+        markets = self.query_one(MarketsPane)
+        ticker = markets.table.selected_key()
+        if ticker is None:
+            self.notify("No market selected to remove", severity="warning")
+            return
+        markets.hide(ticker)
+        snap = self.app.control.snapshot()
+        held = any(p.ticker == ticker and p.position for p in snap.positions)
+        resting = sum(1 for o in snap.orders if o.ticker == ticker)
+        note = ""
+        if held or resting:
+            # removing a market from view must not look like closing it out
+            note = " It still has " + " and ".join(
+                part for part in ("a position" if held else "", f"{resting} open order(s)" if resting else "") if part
+            ) + ": see Positions / Open orders."
+        # Control has no Unwatch command yet: the engine keeps the book (and its strategies) until restart
+        self.notify(f"{ticker} removed from the watchlist (w {ticker} brings it back).{note}",
+                    severity="warning" if note else "information")
 
     def action_next_tab(self, step: int) -> None:
         ids = [tab for tab, _, _, _ in TABS]

@@ -41,6 +41,7 @@ class MarketsPane(Vertical):
         self._snap = DeskSnapshot()
         self._selected: str | None = None
         self._details = ""
+        self.hidden: set[str] = set()  # removed from the watchlist by the operator (`x`) this session
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ search: ticker, title, venue, category", id="search", compact=True)
@@ -53,7 +54,7 @@ class MarketsPane(Vertical):
 
     def show(self, snap: DeskSnapshot) -> None:
         self._snap = snap
-        self.table.sync(market_rows(snap, self.query_text))
+        self.table.sync(market_rows(snap, self.query_text, self.hidden))
         self._refresh_selection()
 
     def _refresh_selection(self) -> None:
@@ -67,16 +68,32 @@ class MarketsPane(Vertical):
             self._details = details
             self.query_one("#market-details", Static).update(details, layout=False)
         shown, total = self.table.row_count, len(self._snap.markets)
+        total -= sum(1 for m in self._snap.markets if m.ticker in self.hidden)
         subtitle = f"{shown} of {total} match" if self.query_text else f"{total} markets"
+        if self.hidden:
+            subtitle += f" ({len(self.hidden)} removed)"
         if subtitle != self.border_subtitle:
             self.border_subtitle = subtitle
 
+    def hide(self, ticker: str) -> None:
+        """Take `ticker` off the watchlist (the cursor moves to its neighbour)."""
+        self.hidden.add(ticker)
+        self.table.sync(market_rows(self._snap, self.query_text, self.hidden))
+        self._refresh_selection()
+
+    def unhide(self, tickers) -> None:
+        if self.hidden & set(tickers):
+            self.hidden -= set(tickers)
+            self.table.sync(market_rows(self._snap, self.query_text, self.hidden))
+            self._refresh_selection()
+
     def select(self, ticker: str) -> bool:
-        """Put the cursor on `ticker` (clearing a search that hides it)."""
+        """Put the cursor on `ticker` (clearing a search that hides it, and bringing it back if removed)."""
+        self.unhide((ticker,))
         if not self.table.select_key(ticker):
             self.query_one("#search", Input).value = ""
             self.query_text = ""
-            self.table.sync(market_rows(self._snap))
+            self.table.sync(market_rows(self._snap, "", self.hidden))
             if not self.table.select_key(ticker):
                 return False
         self._refresh_selection()
@@ -88,7 +105,7 @@ class MarketsPane(Vertical):
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value.strip()
-        self.table.sync(market_rows(self._snap, self.query_text))
+        self.table.sync(market_rows(self._snap, self.query_text, self.hidden))
         if self.table.row_count:
             self.table.move_cursor(row=0, animate=False)
         self._refresh_selection()
