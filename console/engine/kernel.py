@@ -392,6 +392,9 @@ class Kernel(VenueNews):
         if msg.election is not None:
             desk.election = msg.election
             self.dirty.update(dict.fromkeys(msg.election.markets))  # the correlated bound moved for all of them
+        if len(self.model_alerted) > 1_000:  # error texts may carry times or counts: forget the old ones
+            self.model_alerted = {t: ms for t, ms in self.model_alerted.items()
+                                  if desk.now_ms - ms < MODEL_ALERT_EVERY_MS}
         for text in msg.errors:
             last = self.model_alerted.get(text)
             if last is None or desk.now_ms - last >= MODEL_ALERT_EVERY_MS:
