@@ -195,7 +195,7 @@ class ArbDesk:
             if item.missing:
                 desk.alert("error", "arb", f"Polymarket does not know {len(item.missing)} token(s) of the pair "
                            f"registry {self.registry.source} ({', '.join(t[:16] + '…' for t in item.missing[:3])}): "
-                           "those pairs get no rows; fix the token ids (the shipped sim registry is for [sim] seed 7)")
+                           "their rows stay empty (book red); fix the token ids (the shipped sim registry is for [sim] seed 7)")
         elif isinstance(item, FeedConnected):
             desk.books.apply(item)
             if self.connected is not True:

@@ -280,3 +280,17 @@ def test_a_registry_that_is_not_toml_names_the_line(tmp_path) -> None:
     h.ready(["KXA"])
     [alert] = [e for e in h.events if isinstance(e, Alert) and e.kind == "arb"]
     assert f"{bad}: not valid TOML" in alert.message and "line 3" in alert.message
+
+
+def test_tokens_the_venue_does_not_know_are_named_and_their_rows_say_why() -> None:
+    h = Harness()
+    attach_arbs(h.kernel, ArbRegistry((Pair("KXA", "9999888877776666", "0xc", Orientation.SAME, True),), 100,
+                                      "pairs.toml"), refresh_ms=0, workers=False)
+    h.ready(["KXA"])
+    h.step(WorkDone(TAG, TokensLoaded((), ("9999888877776666",)), ""))
+    h.book("KXA", bids=[(3800, 500)], asks=[(4000, 500)])
+    [alert] = [e for e in h.events if isinstance(e, Alert) and e.kind == "arb"]
+    assert alert.level == "error" and "Polymarket does not know 1 token(s)" in alert.message
+    assert "9999888877776666"[:16] in alert.message and "pairs.toml" in alert.message
+    rows = rows_of(h)
+    assert rows["kalshi_yes"].executable_count == 0 and "Polymarket book red: no snapshot" in rows["kalshi_yes"].notes
