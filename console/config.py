@@ -9,6 +9,7 @@ Secrets never live here: keys come from the environment or a key-file path (`[ve
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -87,6 +88,56 @@ class UiConfig(_Section):
     keys: dict[str, str] = Field(default_factory=dict)
 
 
+
+class NwsCity(_Section):
+    """One weather series priced from an NWS gridpoint forecast (demo / prod; api.weather.gov)."""
+
+    office: str
+    grid_x: int
+    grid_y: int
+    timezone: str = "America/New_York"
+    name: str = ""
+
+
+#: partisan leans (points of D-R margin, relative to the nation) for the fundamentals prior: the built-in
+#: world's published base margins (docs/world.md); replace them with your own for real races
+DEFAULT_LEANS: dict[str, float] = {
+    "SEN-GA": 1.0, "SEN-MI": 1.5, "SEN-NH": 3.0, "SEN-MN": 4.0, "SEN-NC": -0.5, "SEN-ME": -0.5, "SEN-OH": -2.5,
+    "SEN-IA": -3.0, "SEN-TX": -4.0, "SEN-AK": -4.0, "GOV-AZ": 0.5, "GOV-WI": 0.0, "GOV-GA": -2.5, "GOV-NV": -1.0,
+}
+
+
+class ModelsConfig(_Section):
+    """The model runner (docs/models.md, "The model runner"): data in, fair values out."""
+
+    #: off: no fair values (model strategies then have nothing to trade)
+    enabled: bool = True
+    #: read the data and recompute every market's fair value this often
+    refresh_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    #: per data request
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    #: demo / prod: polls from a CSV file (docs/polls-csv.md); empty = none
+    polls_csv: str = ""
+    #: demo / prod: weather series priced from NWS forecasts, by series ticker; api.weather.gov asks
+    #: for a User-Agent that names you
+    nws_cities: dict[str, NwsCity] = Field(default_factory=dict)
+    nws_user_agent: str = "edgedesk (operator contact not set)"
+    #: election day (a TOML date, 2026-11-03); unset = the day before the race markets' expected expiration
+    election_day: dt.date | None = None
+    #: Senate: Democratic seats outside the modelled races, and the seats control takes
+    senate_seats_fixed: Annotated[int, Field(ge=0, le=100)] = 43
+    senate_seats_needed: Annotated[int, Field(ge=1, le=100)] = 51
+    #: House (no district data): the national D-R margin at which control is a coin flip, the
+    #: House-specific error on top of the national environment, and its drift per sqrt(day)
+    house_tipping_margin: float = 0.0
+    house_sd: Annotated[float, Field(gt=0, le=20)] = 1.5
+    house_drift_sd: Annotated[float, Field(ge=0, le=5)] = 0.3
+    #: fundamentals prior (a lean plus the national environment) for races with at most `prior_max_polls`
+    #: polls: alone for an unpolled race, blended by precision with few polls (docs/models.md)
+    leans: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_LEANS))
+    lean_sd: Annotated[float, Field(gt=0, le=20)] = 3.0
+    prior_max_polls: Annotated[int, Field(ge=0)] = 0
+
 #: the strategies config.toml ships (docs/strategies.md); a [engine.strategies.*] table in the file replaces them
 DEFAULT_STRATEGIES: dict[str, dict[str, Any]] = {
     "directional": {
@@ -153,6 +204,7 @@ class DeskConfig(_Section):
     risk: RiskConfig = RiskConfig()
     ui: UiConfig = UiConfig()
     engine: EngineConfig = EngineConfig()
+    models: ModelsConfig = ModelsConfig()
     arb: ArbConfig = ArbConfig()
 
 

@@ -12,15 +12,18 @@ How markets are recognised (from the venue's tickers, never from the simulator's
 | series | market | model |
 |---|---|---|
 | `CONTROLS` / `CONTROLH` (optionally `KX`-prefixed) | `-D` / `-R` | `control`: P(chamber) from `ElectionModel.control_probability` |
-| `KXSENATE{ST}` / `KXGOV{ST}` | `-D` / `-R` (or the party in the title) | `polls` (house-adjusted average) or `ensemble` (blended with the fundamentals prior when a lean is configured) |
+| `KXSENATE{ST}` / `KXGOV{ST}` | `-D` / `-R` (or the party in the title) | `polls` (house-adjusted average); `fundamentals` (lean + national environment) for an unpolled race with a lean; `ensemble` (both, by precision) for races with at most `prior_max_polls` polls |
 | a weather city's series (`CityForecast.series_ticker`) | strike buckets | `weather`: the day's forecast high, every bucket of the event (they sum to one) |
 | `KXCPI` | strike buckets | `cpi`: consensus plus a miss distribution |
 
 The Senate chamber is the modelled Senate races plus `seats_fixed` Democratic seats, control at
 `seats_needed` (docs/world.md). The House has no district markets and no district polls: the data
-supports only the national environment (generic ballot and approval, `console.models.fundamentals`),
-so House control is one pseudo-race `HOUSE` = national margin minus the tipping-point margin, with a
-House-specific error, sharing the national error with the Senate races. Its detail says so.
+supports only the national vote, so House control is one pseudo-race `HOUSE` = the generic-ballot
+average minus the tipping-point margin, with the races' shared polling error and national drift (so it
+moves with the Senate races) and a House-specific error. Its detail says so. (The fundamentals'
+structural reading is not used for the House: on the built-in world it scored worse than the generic
+ballot alone, and the prior is blended into races only while they have few polls, because blending it
+into well-polled races scored worse than the polls alone; docs/models.md has the measurements.)
 The party of interest of the election model is the Democrats (`ElectionMarket.yes_is_dem`).
 """
 
@@ -37,12 +40,17 @@ from console.engine.fair import ElectionMarket, ElectionState, FairValue
 from console.models.buckets import Bucket, BucketError, bucket_probabilities
 from console.models.cpi import CPI_RESOLUTION_PCT, CpiForecast, CpiParams, cpi_forecast
 from console.models.ensemble import blend
-from console.models.fundamentals import national_environment, race_prior
+from console.models.fundamentals import (
+    FundamentalsParams,
+    national_environment,
+    race_prior,
+)
 from console.models.montecarlo import Chamber, ElectionModel, RaceMargin
 from console.models.polls import (
     APPROVAL,
     GENERIC,
     ApprovalPoll,
+    ElectionErrorParams,
     Poll,
     aggregate_polls,
     observations,
@@ -108,7 +116,10 @@ class ElectionSettings:
     house_sd: float = 1.5  # House-specific error on top of the national environment (points)
     house_drift_sd: float = 0.3  # per sqrt(day)
     leans: Mapping[str, float] = field(default_factory=dict)  # race -> partisan lean (points), for the prior
-    lean_sd: float = 3.0
+    lean_sd: float = 3.0  # the lean's own miss; the race's drift until election day is added to it
+    prior_max_polls: int = 0  # the prior is blended into races with at most this many polls (0: unpolled only)
+    fundamentals: FundamentalsParams = field(default_factory=FundamentalsParams)
+    errors: ElectionErrorParams = field(default_factory=ElectionErrorParams)
 
 
 @dataclass(frozen=True)
@@ -218,18 +229,22 @@ def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party],
     days = max(0, (eday - as_of).days)
     agg = aggregate_polls(observations([*inputs.polls, *inputs.approval]), as_of)
     generic, approval = agg.races.get(GENERIC), agg.races.get(APPROVAL)
-    env = national_environment(approval, generic, days) if (generic or approval) else None
+    env = national_environment(approval, generic, days, s.fundamentals) if (generic or approval) else None
+    # the prior forecasts the final margin too: the race's drift until then is as unknown to it as to the polls
+    lean_sd = math.hypot(s.lean_sd, s.errors.race_drift_sd * math.sqrt(days))
     polled = {r for r in agg.races if r not in (GENERIC, APPROVAL)}
     wanted = sorted(polled | {p.name for p in races})
     margins: dict[str, RaceMargin] = {}
     for race in wanted:
-        fc = race_forecast(agg.races[race], days) if race in polled else None
-        prior = race_prior(race, s.leans[race], s.lean_sd, env) if env is not None and race in s.leans else None
+        fc = race_forecast(agg.races[race], days, s.errors) if race in polled else None
+        early = fc is None or agg.races[race].n_polls <= s.prior_max_polls
+        prior = race_prior(race, s.leans[race], lean_sd, env) \
+            if early and env is not None and race in s.leans else None
         if fc is None and prior is None:
-            errors.append(f"elections {race}: no polls and no lean: not priced")
+            errors.append(f"elections {race}: no polls and no lean (or no national polls): not priced")
             continue
         b = blend(fc, prior)
-        model = "polls" if prior is None else "ensemble"
+        model = "polls" if prior is None else "fundamentals" if fc is None else "ensemble"
         margins[race] = b.race_margin()
         extra = f", {agg.races[race].n_polls} polls" if fc is not None else ", no polls"
         if prior is not None:
@@ -248,12 +263,15 @@ def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party],
     elif any(p.name == "senate" for p in controls):
         errors.append("elections: Senate control not priced: "
                       f"{', '.join(sorted(senate_markets - set(senate))) or 'no Senate race'} cannot be modelled")
-    if env is not None:
-        margins[HOUSE_RACE] = RaceMargin(HOUSE_RACE, env.mean - s.house_tipping_margin,
-                                         math.sqrt(s.house_sd ** 2 + s.house_drift_sd ** 2 * days), env.sd)
+    if generic is not None:
+        # the generic ballot carries the same shared polling error and national drift as the races
+        national_sd = math.sqrt(generic.sd ** 2 + s.errors.shared_error_sd ** 2
+                                + s.errors.national_drift_sd ** 2 * days)
+        margins[HOUSE_RACE] = RaceMargin(HOUSE_RACE, generic.value - s.house_tipping_margin,
+                                         math.sqrt(s.house_sd ** 2 + s.house_drift_sd ** 2 * days), national_sd)
         chambers["house"] = Chamber((HOUSE_RACE,), 0, 1)
     elif any(p.name == "house" for p in controls):
-        errors.append("elections: House control not priced: no generic ballot or approval polls")
+        errors.append("elections: House control not priced: no generic ballot polls")
     if not margins:
         return None
     model = ElectionModel(list(margins.values()), chambers)
@@ -269,9 +287,9 @@ def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party],
             detail = (f"Senate: {len(senate)} races + {s.senate_seats_fixed} D seats, "
                       f"{s.senate_seats_needed} for control")
         else:
-            assert env is not None
-            detail = (f"House from the national environment only (no district data): D {env.mean:+.1f} "
-                      f"sd {env.sd:.1f}, tipping point {s.house_tipping_margin:+.1f}")
+            house = margins[HOUSE_RACE]
+            detail = (f"House from the generic ballot only (no district data): D {generic.value:+.1f}, "
+                      f"sd {math.hypot(house.sd, house.load):.1f}, tipping point {s.house_tipping_margin:+.1f}")
         values.append(FairValue(p.market.ticker, _prob(prob if p.yes_is_dem else 1.0 - prob), "control",
                                 "elections", now_ms, detail))
         mapping[p.market.ticker] = ElectionMarket(p.name, True, p.yes_is_dem)

@@ -95,6 +95,20 @@ class IoThread:
             return
         loop.call_soon_threadsafe(self._spawn, action)
 
+    def run_background(self, make_coro: Callable[[], Any]) -> None:
+        """Run a long-lived coroutine (`make_coro()`, e.g. the model runner) on the io loop (thread-safe);
+        it is cancelled when the io thread stops."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            log.warning("io thread not running; background job %r not started", make_coro)
+            return
+        loop.call_soon_threadsafe(self._track, make_coro)
+
+    def _track(self, make_coro: Callable[[], Any]) -> None:
+        task = asyncio.get_running_loop().create_task(make_coro())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def last_feed_mono(self) -> float | None:
         """time.monotonic() of the last WebSocket message (for the watchdog)."""
         return getattr(getattr(self.ws, "stats", None), "last_message_at", None)

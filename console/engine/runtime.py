@@ -87,6 +87,7 @@ class Engine:
                                  armed=lambda: self.kernel.desk.ready, cancel_all=self._act,
                                  tell_kernel=self.kernel.post, kernel_stall_s=risk.kernel_stall_ms / 1000,
                                  feed_silence_s=float(risk.feed_silence_s))
+        self.models = None  # the model runner, once started
         self.started = False
 
     def _act(self, action: object) -> None:
@@ -136,8 +137,22 @@ class Engine:
             self._act(LoadMarkets(self._arb_tickers))  # the paired markets, wherever they rank
         if self.polyfeed is not None and self.io.loop is not None:
             self.polyfeed.start(self.io.loop)
+        if self.config.models.enabled:
+            self._start_models()
         self.watchdog.start()
         self.started = True
+
+    def _start_models(self) -> None:
+        """The model runner (console.engine.modelrun) on the io loop: fair values for the kernel."""
+        from console.engine.control import Watch
+        from console.engine.modelrun import ModelRunner
+
+        io = self.io
+        assert io is not None
+        self.models = ModelRunner(self.config.models, self.venue.name, self.venue.rest_url, rest=lambda: io.rest,
+                                  post=self.kernel.post, watch=lambda t: self.control.submit(Watch(t)),
+                                  now_ms=self.kernel.clock.now_ms)
+        io.run_background(self.models.run)
 
     def wait_ready(self, timeout_s: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout_s

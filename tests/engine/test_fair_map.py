@@ -89,18 +89,22 @@ def test_race_probability_follows_the_polls_and_d_and_r_sum_to_one():
     assert gov.prob_yes + fair(out, "KXGOVAZ-26-R").prob_yes == pytest.approx(1.0)
 
 
-def test_a_race_with_a_lean_is_the_ensemble_and_the_prior_carries_a_race_without_polls():
-    settings = ElectionSettings(leans={"SEN-GA": 1.0, "SEN-TX": -8.0}, senate_seats_fixed=48, senate_seats_needed=50)
+def test_the_fundamentals_prior_prices_unpolled_races_and_is_blended_into_thinly_polled_ones():
+    leans = {"SEN-GA": 1.0, "SEN-MI": 1.5, "SEN-TX": -8.0}
+    settings = ElectionSettings(leans=leans, senate_seats_fixed=48, senate_seats_needed=50)
     inputs = election_inputs(settings=settings)
     inputs = ModelInputs(inputs.markets + tuple(race_markets("TX")), inputs.polls, inputs.approval,
                          election=settings)
     out = compute_fair_values(inputs, NOW_MS)
+    tx = fair(out, "KXSENATETX-26-D")
+    assert tx.model == "fundamentals" and "no polls" in tx.detail and tx.prob_yes < 0.2
+    assert fair(out, "KXSENATEGA-26-D").model == "polls"  # 8 polls: past the prior (prior_max_polls = 0)
+    assert out.election is not None and "SEN-TX" in out.election.model.chambers["senate"].races
+    early = ElectionSettings(leans=leans, senate_seats_fixed=48, senate_seats_needed=50, prior_max_polls=8)
+    out = compute_fair_values(ModelInputs(inputs.markets, inputs.polls, inputs.approval, election=early), NOW_MS)
     ga = fair(out, "KXSENATEGA-26-D")
     assert ga.model == "ensemble" and "poll weight" in ga.detail
-    tx = fair(out, "KXSENATETX-26-D")
-    assert tx.model == "ensemble" and "no polls" in tx.detail and tx.prob_yes < 0.2
-    assert fair(out, "KXSENATEMI-26-D").model == "polls"
-    assert out.election is not None and "SEN-TX" in out.election.model.chambers["senate"].races
+    assert fair(out, "KXSENATEOH-26-D").model == "polls"  # no lean for Ohio
 
 
 def test_senate_control_is_the_correlated_model_of_the_races():
@@ -127,13 +131,14 @@ def test_house_control_comes_from_the_national_environment_and_moves_with_the_ge
     low = fair(compute_fair_values(election_inputs(generic=-10.0), NOW_MS), "CONTROLH-2026-D")
     high = fair(compute_fair_values(election_inputs(generic=6.0), NOW_MS), "CONTROLH-2026-D")
     assert low.prob_yes < 0.5 < high.prob_yes
-    assert "national environment only" in high.detail and high.model == "control"
-    no_national = election_inputs()
-    no_national = ModelInputs(no_national.markets, tuple(p for p in no_national.polls if p.race != "generic"),
-                              (), election=NO_LEANS)
-    out = compute_fair_values(no_national, NOW_MS)
+    assert "generic ballot only" in high.detail and high.model == "control"
+    no_generic = election_inputs()
+    no_generic = ModelInputs(no_generic.markets, tuple(p for p in no_generic.polls if p.race != "generic"),
+                             no_generic.approval, election=NO_LEANS)
+    out = compute_fair_values(no_generic, NOW_MS)
     assert not any(v.ticker.startswith("CONTROLH") for v in out.values)
-    assert any("House control not priced" in e for e in out.errors)
+    assert any("House control not priced: no generic ballot polls" in e for e in out.errors)
+    assert fair(out, "CONTROLS-2026-D").prob_yes > 0  # the Senate does not need the generic ballot
 
 
 def weather_markets(center: int, event: str = "KXHIGHNY-26NOV23") -> list[MarketDesc]:

@@ -1,0 +1,290 @@
+"""The model runner: data in, `FairValues` out, every `[models] refresh_s`, on the io thread's loop.
+
+Each round:
+
+1. reads the markets the models can price from the venue (`GET /events?status=open` with nested
+   markets: series, event and strikes, the same data a human would read on the venue);
+2. reads the data: with the built-in exchange (`[venue] name = "sim"`) its data feed `/sim/data`
+   (polls, generic ballot, approval, the four cities' forecasts and reported highs, the CPI
+   consensus) through `SimDataClient`; with demo / prod the polls CSV (`[models] polls_csv`) and the
+   NWS gridpoint forecasts of `[models.nws_cities]` when configured, otherwise nothing (said once);
+3. runs `console.engine.fair_map.compute_fair_values` on its own worker thread (never on the io
+   loop: the Kalman filter and the quadrature take milliseconds the order path should not wait for);
+4. posts one `FairValues` to the kernel inbox (`post`, thread-safe), and asks the kernel to watch
+   every market it priced that it has not asked for before (`Watch`), so the desk watches what the
+   models price, including events listed after start-up (tomorrow's weather).
+
+A data error (an HTTP error, malformed JSON, a timeout) becomes a line in `FairValues.errors`; the
+last good data of that source is used meanwhile and the source is read again next round. Nothing
+here raises into the io loop, and no request headers or keys are ever put in a message or a log
+(the data endpoints are unsigned; the venue's REST client signs and keeps its key to itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from console.engine.fair import FairValues
+from console.engine.fair_map import (
+    CityForecast,
+    CpiInput,
+    ElectionSettings,
+    MarketDesc,
+    ModelInputs,
+    compute_fair_values,
+)
+from console.models.polls import ApprovalPoll, Poll
+from console.models.sources import SourceFormatError
+from console.models.sources.nws import NWS_BASE_URL, DailyHigh, parse_forecast
+from console.models.sources.polls_csv import load_polls_csv
+from console.models.sources.sim_feed import SimDataClient
+
+log = logging.getLogger(__name__)
+OPEN_STATUSES = ("active", "open")
+
+
+class NoData(Exception):
+    """There is no data source at all (not a passing error): said once, and the runner stops."""
+
+
+def describe_error(where: str, exc: BaseException) -> str:
+    """A data error as one line for the operator (no URLs with query secrets, no headers)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        what = f"HTTP {exc.response.status_code}"
+    elif isinstance(exc, httpx.TimeoutException):
+        what = "timed out"
+    elif isinstance(exc, httpx.TransportError):
+        what = f"connection failed ({type(exc).__name__})"
+    elif isinstance(exc, json.JSONDecodeError):
+        what = "malformed JSON"
+    elif isinstance(exc, SourceFormatError):
+        what = f"unexpected shape: {exc}"
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    return f"{where}: {what}; retrying next round"
+
+
+def market_desc(market: Any, series_ticker: str) -> MarketDesc:
+    """A REST market (console.venues.kalshi.codec_rest.Market) as the pure function sees it."""
+    exp = market.expected_expiration_time
+    return MarketDesc(
+        market.ticker, market.event_ticker, series_ticker, market.title or "", market.yes_sub_title or "",
+        market.strike_type, None if market.floor_strike is None else float(market.floor_strike),
+        None if market.cap_strike is None else float(market.cap_strike),
+        None if exp is None else int(exp.timestamp() * 1000))
+
+
+class ModelRunner:
+    """Runs the models for an engine (module docstring). `run()` is the coroutine for the io loop."""
+
+    def __init__(self, cfg: Any, venue_name: str, rest_url: str, *, rest: Callable[[], Any],
+                 post: Callable[[object], None], watch: Callable[[tuple[str, ...]], None] | None = None,
+                 now_ms: Callable[[], int] | None = None) -> None:
+        self.cfg = cfg  # console.config.ModelsConfig
+        self.venue_name = venue_name
+        self.rest = rest
+        self.post = post
+        self.watch = watch
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+        parts = urlsplit(rest_url)
+        self.data_url = f"{parts.scheme}://{parts.netloc}"
+        self.settings = ElectionSettings(
+            election_day=cfg.election_day,
+            senate_seats_fixed=cfg.senate_seats_fixed, senate_seats_needed=cfg.senate_seats_needed,
+            house_tipping_margin=cfg.house_tipping_margin, house_sd=cfg.house_sd,
+            house_drift_sd=cfg.house_drift_sd, leans=dict(cfg.leans), lean_sd=cfg.lean_sd,
+            prior_max_polls=cfg.prior_max_polls)
+        self.rounds = 0
+        self.done = False  # no data source: nothing more to do
+        self.last: FairValues | None = None
+        self._markets: tuple[MarketDesc, ...] = ()
+        self._polls: tuple[Poll, ...] = ()
+        self._approval: tuple[ApprovalPoll, ...] = ()
+        self._cities: dict[str, CityForecast] = {}
+        self._highs: dict[tuple[str, dt.date], DailyHigh] = {}  # kept after the source stops listing a day
+        self._cpi: CpiInput | None = None
+        self._asked: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._http: httpx.AsyncClient | None = None
+
+    # --- the loop -------------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        if self.venue_name == "sim":
+            return "sim data feed"
+        parts = [p for p, on in (("polls CSV", self.cfg.polls_csv), ("NWS", self.cfg.nws_cities)) if on]
+        return " + ".join(parts)
+
+    async def run(self) -> None:
+        """Refresh until cancelled (the io thread cancels it on stop)."""
+        if not self.source:
+            message = (f"models: venue {self.venue_name!r} has no data source configured, so no market is "
+                       "modelled; set [models] polls_csv and/or [models.nws_cities] in config.toml")
+            log.warning(message)
+            self.post(FairValues((), self.now_ms(), source="none", errors=(message,)))
+            return
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedesk-models")
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.cfg.timeout_s)
+        try:
+            while not self.done:
+                started = time.monotonic()
+                await self.refresh()
+                await asyncio.sleep(max(0.0, self.cfg.refresh_s - (time.monotonic() - started)))
+        finally:
+            await self._http.aclose()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def refresh(self) -> FairValues | None:
+        """One round (module docstring); returns the message it posted."""
+        errors: list[str] = []
+        try:
+            await self._read_markets(errors)
+            if self.venue_name == "sim":
+                await self._read_sim(errors)
+            else:
+                await self._read_files_and_nws(errors)
+            now = self.now_ms()
+            inputs = ModelInputs(self._markets, self._polls, self._approval, tuple(self._city_inputs()),
+                                 self._cpi, self.settings)
+            loop = asyncio.get_running_loop()
+            out = await loop.run_in_executor(self._pool, compute_fair_values, inputs, now)
+        except asyncio.CancelledError:
+            raise
+        except NoData as exc:
+            log.warning("models: %s", exc)
+            self.done = True
+            msg = FairValues((), self.now_ms(), source=self.source, errors=(str(exc),))
+            self.post(msg)
+            return msg
+        except Exception as exc:  # the runner must never take the io loop down
+            log.exception("models: round failed")
+            msg = FairValues((), self.now_ms(), source=self.source,
+                             errors=(*errors, f"models: round failed ({type(exc).__name__}: {exc}); retrying"))
+            self.post(msg)
+            return msg
+        msg = FairValues(out.values, now, out.election, self.source, (*errors, *out.errors))
+        self.rounds += 1
+        self.last = msg
+        self.post(msg)
+        new = tuple(v.ticker for v in out.values if v.ticker not in self._asked)
+        if new and self.watch is not None:
+            self._asked.update(new)
+            self.watch(new)
+        return msg
+
+    # --- reads ----------------------------------------------------------------------------------
+    async def _read_markets(self, errors: list[str]) -> None:
+        rest = self.rest()
+        if rest is None:
+            errors.append("markets: the venue connection is not up yet; retrying next round")
+            return
+        try:
+            out = []
+            async for event in rest.iter_events(status="open", with_nested_markets=True):
+                for market in event.markets or ():
+                    if market.status in OPEN_STATUSES:
+                        out.append(market_desc(market, event.series_ticker))
+        except Exception as exc:  # noqa: BLE001 - VenueError and transport trouble alike
+            errors.append(describe_error("markets (GET /events)", exc))
+            return
+        self._markets = tuple(out)
+
+    async def _read(self, where: str, errors: list[str], coro) -> Any:
+        try:
+            return await coro
+        except Exception as exc:  # noqa: BLE001 - see describe_error
+            errors.append(describe_error(where, exc))
+            return None
+
+    async def _read_sim(self, errors: list[str]) -> None:
+        feed = SimDataClient(self.data_url, self._http)
+        await self._read_cities(feed, errors)
+        polls = await self._read("sim data polls", errors, feed.polls())
+        generic = await self._read("sim data generic ballot", errors, feed.generic_ballot())
+        if polls is not None and generic is not None:
+            self._polls = (*polls, *generic)
+        approval = await self._read("sim data approval", errors, feed.approval())
+        if approval is not None:
+            self._approval = tuple(approval)
+        for code, city in list(self._cities.items()):
+            highs = await self._read(f"sim data weather {code}", errors, feed.forecast(code))
+            observed = await self._read(f"sim data observations {code}", errors, feed.observations(code))
+            self._remember(city, highs, observed)
+        cpi = await self._read("sim data cpi", errors, feed.cpi())
+        if cpi is not None:
+            consensus = cpi.mean if cpi.mean is not None else cpi.median
+            self._cpi = CpiInput(int(cpi.release_time.timestamp() * 1000), consensus, cpi.actual, cpi.event_ticker)
+
+    async def _read_cities(self, feed: SimDataClient, errors: list[str]) -> None:
+        """The weather cities (read until they are known); a world-less exchange is recognised here."""
+        if self._cities:
+            return
+        try:
+            cities = await feed.cities()
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 503 and b"world_not_running" in exc.response.content:
+                raise NoData("models: the built-in exchange runs without its market world ([sim] world = "
+                             "false), so it publishes no data and no market is modelled") from None
+            errors.append(describe_error("sim data weather cities", exc))
+        except Exception as exc:  # noqa: BLE001 - see describe_error
+            errors.append(describe_error("sim data weather cities", exc))
+        else:
+            for c in cities:
+                self._cities[c.city] = CityForecast(c.series_ticker, c.name, c.tz)
+
+    async def _read_files_and_nws(self, errors: list[str]) -> None:
+        if self.cfg.polls_csv:
+            try:
+                polls, approval = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, load_polls_csv, self.cfg.polls_csv)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(describe_error(f"polls CSV {self.cfg.polls_csv}", exc))
+            else:
+                self._polls, self._approval = tuple(polls), tuple(approval)
+        for series, city_cfg in self.cfg.nws_cities.items():
+            city = self._cities.get(series)
+            if city is None:
+                city = self._cities[series] = CityForecast(series, city_cfg.name or series, ZoneInfo(city_cfg.timezone))
+            highs = await self._read(f"NWS {city_cfg.office} {city_cfg.grid_x},{city_cfg.grid_y}", errors,
+                                     self._nws(city_cfg))
+            self._remember(city, highs, None)
+
+    async def _nws(self, city_cfg: Any) -> list[DailyHigh]:
+        assert self._http is not None
+        r = await self._http.get(f"{NWS_BASE_URL}/gridpoints/{city_cfg.office}/{city_cfg.grid_x},{city_cfg.grid_y}"
+                                 "/forecast", headers={"User-Agent": self.cfg.nws_user_agent,
+                                                       "Accept": "application/geo+json"})
+        r.raise_for_status()
+        return parse_forecast(r.json())
+
+    def _remember(self, city: CityForecast, highs: list[DailyHigh] | None, observed: dict | None) -> None:
+        for h in highs or ():
+            key = (city.series_ticker, h.day)
+            old = self._highs.get(key)
+            if old is None or h.issued >= old.issued:
+                self._highs[key] = h
+        if self._highs:  # forget days long past (the runner lives as long as the desk)
+            cutoff = max(day for _, day in self._highs) - dt.timedelta(days=10)
+            self._highs = {k: h for k, h in self._highs.items() if k[1] >= cutoff}
+        if observed is not None:
+            code = next(k for k, c in self._cities.items() if c is city)
+            self._cities[code] = CityForecast(city.series_ticker, city.name, city.tz, observed=dict(observed))
+
+    def _city_inputs(self) -> list[CityForecast]:
+        out = []
+        for city in self._cities.values():
+            highs = tuple(h for (series, _), h in sorted(self._highs.items()) if series == city.series_ticker)
+            out.append(CityForecast(city.series_ticker, city.name, city.tz, highs, city.observed))
+        return out
