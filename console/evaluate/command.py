@@ -47,6 +47,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     help="scoring cadence in simulated minutes, a multiple of --refresh (default 60)")
     ev.add_argument("--strategy", action="append", default=[], metavar="NAME",
                     help="evaluate only this [engine.strategies.NAME] table (repeatable; default: every enabled one)")
+    ev.add_argument("--no-strategies", dest="trade", action="store_false",
+                    help="score the models only (no kernels, faster)")
     ev.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON to PATH")
     ev.set_defaults(func=run_command)
 
@@ -56,7 +58,7 @@ def run_command(args: argparse.Namespace, config: DeskConfig) -> int:
     from console.evaluate.run import EvalParams, evaluate
 
     params = EvalParams(seed=config.sim.seed if args.seed is None else args.seed, days=args.days, step_s=args.step,
-                        refresh_min=args.refresh, checkpoint_min=args.checkpoint, strategies=tuple(args.strategy))
+                        refresh_min=args.refresh, checkpoint_min=args.checkpoint, strategies=tuple(args.strategy), trade=args.trade)
     try:
         params.check()
     except ValueError as exc:

@@ -18,10 +18,11 @@ from console.engine import messages as m
 from console.engine.clock import ManualClock
 from console.engine.control import Control, Mode
 from console.engine.kernel import Kernel
-from console.engine.strategies import StrategyConfigError, build_strategies
+from console.engine.strategies import KINDS, StrategyConfigError, build_strategies
 from console.evaluate.venue import InProcessVenue
 from console.venues.kalshi.ws_events import FeedConnected
 
+MODEL_KINDS = ("directional", "market_maker", "laggards")  # evaluated with defaults when no table names them
 MAX_TURNS = 200  # a kernel that keeps acting this long in one step is reported, not looped forever
 
 
@@ -60,7 +61,13 @@ class StrategyDesk:
 
 
 def strategy_tables(config: DeskConfig, only: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """The config's strategy tables, plus every model-driven kind the engine has that no table uses
+    (with the kind's default parameters), so each kind is evaluated; `only` picks tables by name."""
     tables = {name: dict(t) for name, t in config.engine.strategies.items()}
+    used = {str(t.get("kind")) for t in tables.values()}
+    for kind in MODEL_KINDS:
+        if kind in KINDS and kind not in used and kind not in tables:
+            tables[kind] = {"kind": kind}
     if only:
         missing = [n for n in only if n not in tables]
         if missing:
@@ -97,6 +104,7 @@ def _desk(exchange: Any, config: DeskConfig, name: str, kind: str, strategies: l
     actions: list[object] = []
     kernel = Kernel(Control(), config, session=f"eval{number}", act=actions.append, clock=clock,
                     strategies=strategies, auto=True)
+    kernel.publish_every_ms = 3_600_000  # no front end reads snapshots here: build one an hour, not every turn
     venue = InProcessVenue(exchange, account_id, kernel.post)
     desk = StrategyDesk(name, kind, account_id, balance_micros, kernel, clock, venue, actions)
     # what runtime.build_engine does at start-up, then the feed is "connected"

@@ -41,6 +41,7 @@ class EvalParams:
     start_ms: int = START_MS
     strategies: tuple[str, ...] = ()  # strategy table names; empty = every enabled one
     balance_micros: int | None = None  # per strategy account; None = [sim] balance_dollars
+    trade: bool = True  # False: score the models only (no kernels)
 
     def check(self) -> None:
         """Raise ValueError naming the bad argument and what it must be."""
@@ -116,7 +117,7 @@ def evaluate(params: EvalParams, config: DeskConfig) -> Evaluation:
     step_ms = params.step_s * 1000
     world = World(exchange, clock, seed, reveal_truth=False, step_ms=step_ms)
     balance = params.balance_micros if params.balance_micros is not None else config.sim.balance_dollars * 1_000_000
-    tables = strategy_tables(config, params.strategies)
+    tables = strategy_tables(config, params.strategies) if params.trade else {}
     desks, skipped = build_desks(exchange, config, tables, clock.now_ms(), balance)
     ledgers = {d.name: Ledger(d.account_id, d.start_cash) for d in desks}
     records: list[ScoreRecord] = []

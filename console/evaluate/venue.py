@@ -28,7 +28,7 @@ from console.venues.events import BookSnapshot
 from console.venues.kalshi import codec_rest as r
 from console.venues.kalshi import codec_ws as w
 
-SNAPSHOT_EVERY_MS = 60_000  # resend a quiet book this often (book health turns red after 120 s of silence)
+SNAPSHOT_EVERY_MS = 100_000  # resend a quiet book this often (book health turns red after 120 s of silence)
 _SIDE = {BookSide.BID: Side.BID, BookSide.ASK: Side.ASK}
 _BOOK_SIDE = {Side.BID: BookSide.BID, Side.ASK: BookSide.ASK}
 
