@@ -20,6 +20,7 @@ from console.engine.messages import MarketMeta
 from console.engine.strategies.base import MarketView, OwnOrder
 from console.engine.strategies.laggards import Laggards
 from console.models.montecarlo import Chamber, ElectionModel
+from console.models.normal import norm_cdf, norm_ppf
 
 GRID = PriceGrid.for_structure("linear_cent")
 FEES = KalshiFees(FeeType.QUADRATIC, Fraction(1))
@@ -127,6 +128,19 @@ def test_no_trade_when_the_race_already_caught_up():
     ctx.books["CTRL"] = around(6500)
     caught_up = s.evaluate(race_view(ctx, bids=((6200, 600),), asks=((6300, 600),), now_ms=T0 + 10_000))
     assert caught_up == ()
+
+
+def test_the_race_own_level_is_carried_by_the_margin_shift_not_replaced_by_the_model():
+    # the race traded at 30c while the model said 50c; control moves 50c -> 65c
+    cheap = {"bids": ((2900, 600),), "asks": ((3100, 600), (3500, 800))}
+    intents = moved(lag(), context(), **cheap)
+    carried = norm_cdf(norm_ppf(0.30) + norm_ppf(A_GIVEN_65) - norm_ppf(0.5))  # ~0.42, not 0.30 + 0.13
+    assert len(intents) == 1 and intents[0].side is Side.BID
+    assert intents[0].model_probability == pytest.approx(carried)
+    assert intents[0].price == 3500 and f"should be worth {carried * 100:.2f}c" in intents[0].reason
+    # at 70c the model already thought it dear: the move does not make it a buy
+    dear = {"bids": ((6900, 600),), "asks": ((7100, 600),)}
+    assert moved(lag(), context(), **dear) == ()
 
 
 def test_no_trade_on_a_small_move_first_sight_or_a_red_control_book():

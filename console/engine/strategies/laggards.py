@@ -13,7 +13,7 @@ To trade the lag rather than a standing disagreement with the model:
   window; with no history yet there is no move);
 - the race is only traded in the direction the control move implies, and its target is the more
   conservative of the model's conditional value and the race's own mid before the move carried forward
-  by the move the model implies for it;
+  by the move the model implies for it (the same change of the probit, i.e. the same margin shift);
 - the race's executable price must be beyond that target by more than the taker fee plus `min_edge` pips;
 - the shared guard (`guard.check` on the race market: red book, cooling off, wide or one-sided book,
   poor calibration of the race's model) must let it, and the control book must be healthy.
@@ -48,6 +48,7 @@ from console.engine.fair import ElectionState
 from console.engine.strategies import guard
 from console.engine.strategies.base import Intent, MarketView, StrategyConfigError
 from console.engine.strategies.market_maker import edge_after_fee, fee_per_contract
+from console.models.normal import norm_cdf, norm_ppf
 
 _MAX_SAMPLES = 2_000
 
@@ -57,6 +58,10 @@ def _mid_x2(book) -> int | None:
         return None
     bid, ask = book.best_bid, book.best_ask
     return None if bid is None or ask is None else bid[0] + ask[0]
+
+
+def _clamp(prob: float) -> float:
+    return min(max(prob, 1e-6), 1.0 - 1e-6)
 
 
 def _cents(prob: float) -> str:
@@ -178,14 +183,16 @@ class Laggards:
                                         else 2 * PRICE_MAX - control_x2)
             return races[race_name] if race_yes_is_dem else 1.0 - races[race_name]
 
-        value_now = race_value(control_now_x2)
-        implied_move = value_now - race_value(control_before_x2)
-        if implied_move == 0.0:
+        value_now, value_before = race_value(control_now_x2), race_value(control_before_x2)
+        if value_now == value_before:
             return None
-        side = Side.BID if implied_move > 0 else Side.ASK
+        side = Side.BID if value_now > value_before else Side.ASK
         target = value_now
         if race_before_x2 is not None:
-            carried = race_before_x2 / (2 * PRICE_MAX) + implied_move
+            # the race's own pre-move level moved as the model moves it: the same shift of the margin, i.e.
+            # the same change of the probit (a move from 88c is smaller in price than the same shift from 74c)
+            shift_z = norm_ppf(_clamp(value_now)) - norm_ppf(_clamp(value_before))
+            carried = norm_cdf(norm_ppf(_clamp(race_before_x2 / (2 * PRICE_MAX))) + shift_z)
             target = min(target, carried) if side is Side.BID else max(target, carried)
         target = min(max(target, 0.0), 1.0)
         fees, grid = view.meta.fees, view.meta.grid
