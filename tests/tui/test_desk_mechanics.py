@@ -251,3 +251,27 @@ async def test_ctrl_c_does_not_quit_and_says_what_does():
         await settle(pilot, 0.2)
         assert app.is_running and engine.shutdown_policy is None
         assert any("q quits" in n.message for n in app._notifications)
+
+
+ESSENTIAL_LABELS = ("^k FLATTEN", "? Help", "y Approve", "n Reject", "C Cancel all")
+
+
+async def test_essential_keys_stay_in_the_footer_at_80x24_even_remapped():
+    async with fake_desk(size=(80, 24), config=config_with(keys={"toggle_auto": "A"})) as (app, pilot, engine):
+        for keys in ((), ("7",), ("3",), ("4",)):  # markets, orders, edges and arb tabs
+            await pilot.press(*keys)
+            await settle(pilot, 0.2)
+            footer = screen_text(app).splitlines()[-1]
+            for label in (*ESSENTIAL_LABELS, "A Auto"):
+                assert label in footer, f"{label!r} missing from the footer after {keys}: {footer!r}"
+        await pilot.press("slash")  # inside the search box letters type: only ctrl+k works, and says so
+        await settle(pilot, 0.2)
+        footer = screen_text(app).splitlines()[-1]
+        assert "^k FLATTEN" in footer and "A Auto" not in footer and "y Approve" not in footer
+
+
+async def test_wide_footer_lists_every_key_and_the_palette():
+    async with fake_desk(size=(160, 50)) as (app, pilot, engine):
+        footer = screen_text(app).splitlines()[-1]
+        for label in (*ESSENTIAL_LABELS, "a Auto", "w Watch", "x Remove", "q Quit", "^p palette"):
+            assert label in footer, label

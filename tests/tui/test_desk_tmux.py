@@ -123,6 +123,9 @@ def test_desk_in_tmux_streams_quotes_takes_keys_and_quits_cleanly(tmp_path):
         screen = term.wait_for(lambda s: "MANUAL" in s and "KXDEMO" in s, what="the desk with its markets")
         print(f"desk on screen with markets after {time.monotonic() - started:.1f} s")
         ticker = re.search(r"(KXDEMO\S+)", screen.split("market", 1)[1]).group(1)  # the first row
+        footer = next((line for line in screen.splitlines() if "^k FLATTEN" in line), "")
+        for label in ("? Help", "a Auto", "y Approve", "n Reject", "C Cancel all"):  # cut after "Cancel" once
+            assert label in footer, f"{label!r} is not in the 80-column footer: {footer!r}"
         with maker_client(home) as maker:
             for side, price in (("bid", "0.4000"), ("ask", "0.4500")):
                 r = maker.post("/portfolio/events/orders", json={
