@@ -128,7 +128,7 @@ class ModelsConfig(_Section):
     senate_seats_fixed: Annotated[int, Field(ge=0, le=100)] = 43
     senate_seats_needed: Annotated[int, Field(ge=1, le=100)] = 51
     #: House (no district data): the national D-R margin at which control is a coin flip, the
-    #: House-specific error on top of the national environment, and its drift per sqrt(day)
+    #: House-specific error on top of the national vote (generic ballot), and its drift per sqrt(day)
     house_tipping_margin: float = 0.0
     house_sd: Annotated[float, Field(gt=0, le=20)] = 1.5
     house_drift_sd: Annotated[float, Field(ge=0, le=5)] = 0.3

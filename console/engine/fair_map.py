@@ -113,7 +113,7 @@ class ElectionSettings:
     senate_seats_fixed: int = 43
     senate_seats_needed: int = 51
     house_tipping_margin: float = 0.0  # national D-R margin at which House control is a coin flip
-    house_sd: float = 1.5  # House-specific error on top of the national environment (points)
+    house_sd: float = 1.5  # House-specific error on top of the national vote (points)
     house_drift_sd: float = 0.3  # per sqrt(day)
     leans: Mapping[str, float] = field(default_factory=dict)  # race -> partisan lean (points), for the prior
     lean_sd: float = 3.0  # the lean's own miss; the race's drift until election day is added to it

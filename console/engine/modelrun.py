@@ -89,7 +89,7 @@ class ModelRunner:
     """Runs the models for an engine (module docstring). `run()` is the coroutine for the io loop."""
 
     def __init__(self, cfg: Any, venue_name: str, rest_url: str, *, rest: Callable[[], Any],
-                 post: Callable[[object], None], watch: Callable[[tuple[str, ...]], None] | None = None,
+                 post: Callable[[object], None], watch: Callable[[tuple[str, ...]], bool | None] | None = None,
                  now_ms: Callable[[], int] | None = None) -> None:
         self.cfg = cfg  # console.config.ModelsConfig
         self.venue_name = venue_name
@@ -115,6 +115,7 @@ class ModelRunner:
         self._highs: dict[tuple[str, dt.date], DailyHigh] = {}  # kept after the source stops listing a day
         self._cpi: CpiInput | None = None
         self._asked: set[str] = set()
+        self._pending: tuple[str, ...] = ()
         self._pool: ThreadPoolExecutor | None = None
         self._http: httpx.AsyncClient | None = None
 
@@ -139,9 +140,12 @@ class ModelRunner:
             self._http = httpx.AsyncClient(timeout=self.cfg.timeout_s)
         try:
             while not self.done:
-                started = time.monotonic()
+                deadline = time.monotonic() + self.cfg.refresh_s
                 await self.refresh()
-                await asyncio.sleep(max(0.0, self.cfg.refresh_s - (time.monotonic() - started)))
+                while (left := deadline - time.monotonic()) > 0:
+                    # markets the desk could not take yet (still starting) are offered again every second
+                    await asyncio.sleep(min(left, 1.0) if self._pending else left)
+                    self._flush_watch()
         finally:
             await self._http.aclose()
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -178,11 +182,15 @@ class ModelRunner:
         self.rounds += 1
         self.last = msg
         self.post(msg)
-        new = tuple(v.ticker for v in out.values if v.ticker not in self._asked)
-        if new and self.watch is not None:
-            self._asked.update(new)
-            self.watch(new)
+        self._pending = tuple(v.ticker for v in out.values if v.ticker not in self._asked)
+        self._flush_watch()
         return msg
+
+    def _flush_watch(self) -> None:
+        """Ask the desk to watch the priced markets it was not asked for yet (False from `watch`: not yet)."""
+        if self._pending and self.watch is not None and self.watch(self._pending) is not False:
+            self._asked.update(self._pending)
+            self._pending = ()
 
     # --- reads ----------------------------------------------------------------------------------
     async def _read_markets(self, errors: list[str]) -> None:

@@ -149,9 +149,17 @@ class Engine:
 
         io = self.io
         assert io is not None
+        desk = self.kernel.desk
+
+        def watch(tickers: tuple[str, ...]) -> bool:
+            # after the start-up load (the desk is ready then): a market is never loaded twice at once
+            if not desk.ready:
+                return False
+            self.control.submit(Watch(tuple(t for t in tickers if t not in desk.markets)))
+            return True
+
         self.models = ModelRunner(self.config.models, self.venue.name, self.venue.rest_url, rest=lambda: io.rest,
-                                  post=self.kernel.post, watch=lambda t: self.control.submit(Watch(t)),
-                                  now_ms=self.kernel.clock.now_ms)
+                                  post=self.kernel.post, watch=watch, now_ms=self.kernel.clock.now_ms)
         io.run_background(self.models.run)
 
     def wait_ready(self, timeout_s: float = 30.0) -> bool:

@@ -138,6 +138,23 @@ async def test_a_round_prices_every_kind_and_asks_the_desk_to_watch_them():
     assert len(watched) == 1  # asked once per market
 
 
+async def test_markets_are_asked_for_again_while_the_desk_is_not_ready_for_them():
+    r, _, _, _, _ = runner()
+    asks: list[tuple[str, ...]] = []
+    ready = False
+
+    def watch(tickers: tuple[str, ...]) -> bool:
+        asks.append(tickers)
+        return ready
+
+    r.watch = watch
+    await r.refresh()
+    ready = True
+    r._flush_watch()  # what the run loop does every second meanwhile
+    await r.refresh()
+    assert len(asks) == 2 and asks[0] == asks[1] and len(asks[0]) == 2 + 2 + 6 + 7
+
+
 async def test_data_errors_become_message_text_and_the_next_round_retries():
     r, posted, _, rest, faults = runner()
     good = await r.refresh()
