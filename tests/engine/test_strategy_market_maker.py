@@ -164,6 +164,7 @@ def test_never_crosses_the_book():
     ("poor calibration", {}, FakeContext(shrinks={"ensemble": 0.1}), "calibration poor"),
     ("wide spread", {"bids": ((2000, 500),), "asks": ((8000, 500),)}, None, "spread"),
     ("stale model", {"fair_as_of": T0 - 600_000}, None, "600 s old"),
+    ("fair far from the mid", {"prob": 0.70}, None, "70.00c is more than 15.00c from the mid 50.00c"),
 ])
 def test_pulls_both_quotes(why, kwargs, context, words):
     s = mm(max_fair_age_ms=300_000)

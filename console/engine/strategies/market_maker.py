@@ -17,7 +17,9 @@ One post-only bid (buys YES) and one post-only ask (buys NO) rest in the engine'
 - pulls (count 0 on both sides): whatever the shared guard sits out (`guard.check`: red book, cooling
   off after a large loss, a one-sided book or a spread wider than `max_spread`, the model's calibration
   shrink below `min_shrink`), no model value or a stale one (`max_fair_age_ms`), the last
-  `pull_before_close_s` before the market closes, inside a `blackouts` window (scheduled releases).
+  `pull_before_close_s` before the market closes, inside a `blackouts` window (scheduled releases), and
+  when fair is more than `max_fair_gap` pips from the book's mid (a disagreement that big is the
+  directional strategy's business: quoting around it would only sit passively on one side).
 
 Pure and deterministic: no I/O, no wall clock; the only memory is the recent mids per market.
 """
@@ -113,6 +115,7 @@ class MarketMaker:
     max_fair_age_ms: int = 0  # 0 = any age
     pull_before_close_s: int = 0
     blackouts: str = ""  # "START/END,..." scheduled releases (Unix seconds or ISO-8601 UTC)
+    max_fair_gap: int = 1_500  # pips between fair and the book's mid past which the market is not quoted (0: any)
     count_step: int = 100  # whole contracts
     max_spread: int = 2_000  # guard: a wider book (pips) is not quoted
     min_shrink: float = 0.3  # guard
@@ -146,7 +149,7 @@ class MarketMaker:
         return (max(values) - min(values)) // 2
 
     # --- decisions --------------------------------------------------------------------------------
-    def _pull_reason(self, view: MarketView) -> str | None:
+    def _pull_reason(self, view: MarketView, mid_x2: int | None) -> str | None:
         fair, meta = view.fair, view.meta
         verdict = guard.check(view, self._limits, fair.model if fair else "", fair.category if fair else "")
         if verdict is not None:
@@ -163,6 +166,10 @@ class MarketMaker:
         for start, end in self._windows:
             if start <= view.now_ms < end:
                 return f"blackout {start // 1000}-{end // 1000} (scheduled release)"
+        if self.max_fair_gap and mid_x2 is not None and \
+                abs(fair.prob_yes * PRICE_MAX - mid_x2 / 2) > self.max_fair_gap:
+            return (f"fair {_cents(fair.prob_yes * PRICE_MAX)} is more than {_cents(self.max_fair_gap)} from the mid "
+                    f"{_cents(mid_x2 / 2)}: a disagreement to trade directionally, not to make a market in")
         return None
 
     def _pull(self, view: MarketView, why: str) -> list[Intent]:
@@ -176,10 +183,11 @@ class MarketMaker:
 
     def evaluate(self, view: MarketView) -> Sequence[Intent]:
         best_bid, best_ask = touch_without_own(view, Side.BID), touch_without_own(view, Side.ASK)
-        mid_range = 0
+        mid_range, mid_x2 = 0, None
         if best_bid is not None and best_ask is not None:
-            mid_range = self._remember_mid(view.ticker, view.now_ms, best_bid[0] + best_ask[0])
-        why = self._pull_reason(view)
+            mid_x2 = best_bid[0] + best_ask[0]
+            mid_range = self._remember_mid(view.ticker, view.now_ms, mid_x2)
+        why = self._pull_reason(view, mid_x2)
         if why is not None:
             return self._pull(view, why)
         assert view.fair is not None and view.meta is not None
