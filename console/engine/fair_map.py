@@ -130,6 +130,7 @@ class ModelInputs:
     cities: tuple[CityForecast, ...] = ()
     cpi: CpiInput | None = None
     election: ElectionSettings = ElectionSettings()
+    decided: Mapping[str, bool] = field(default_factory=dict)  # race -> the Democrat won (its markets settled)
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ class _Party:
     yes_is_dem: bool
 
 
-def _party(m: MarketDesc) -> bool | None:
+def party_of(m: MarketDesc) -> bool | None:
     """True when YES pays on a Democratic win, False on a Republican one, None when it cannot be told."""
     suffix = m.ticker.rsplit("-", 1)[-1].upper()
     if suffix in ("D", "DEM"):
@@ -185,6 +186,12 @@ def _party(m: MarketDesc) -> bool | None:
     return dem if dem != rep else None
 
 
+def race_of(series_ticker: str) -> str | None:
+    """The race a Senate or governor series decides (`KXSENATEGA` -> `SEN-GA`), else None."""
+    r = _RACE.match(series_ticker.upper())
+    return None if r is None else f"{'SEN' if r.group(1) == 'SENATE' else 'GOV'}-{r.group(2)}"
+
+
 def _classify(markets: tuple[MarketDesc, ...]):
     races: list[_Party] = []
     controls: list[_Party] = []
@@ -193,11 +200,11 @@ def _classify(markets: tuple[MarketDesc, ...]):
     for m in markets:
         series = m.series_ticker.upper()
         if (c := _CONTROL.match(series)) is not None:
-            if (p := _party(m)) is not None:
+            if (p := party_of(m)) is not None:
                 controls.append(_Party(m, "senate" if c.group(1) == "S" else "house", p))
-        elif (r := _RACE.match(series)) is not None:
-            if (p := _party(m)) is not None:
-                races.append(_Party(m, f"{'SEN' if r.group(1) == 'SENATE' else 'GOV'}-{r.group(2)}", p))
+        elif (race := race_of(series)) is not None:
+            if (p := party_of(m)) is not None:
+                races.append(_Party(m, race, p))
         elif _CPI.match(series):
             cpi.setdefault(m.event_ticker, []).append(m)
         elif m.strike_type is not None:
@@ -235,7 +242,11 @@ def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party],
     polled = {r for r in agg.races if r not in (GENERIC, APPROVAL)}
     wanted = sorted(polled | {p.name for p in races})
     margins: dict[str, RaceMargin] = {}
+    for race, dem_won in sorted(inputs.decided.items()):
+        margins[race] = RaceMargin(race, 1.0 if dem_won else -1.0, 0.0, 0.0)  # called: no error left
     for race in wanted:
+        if race in margins:
+            continue
         fc = race_forecast(agg.races[race], days, s.errors) if race in polled else None
         early = fc is None or agg.races[race].n_polls <= s.prior_max_polls
         prior = race_prior(race, s.leans[race], lean_sd, env) \
@@ -284,7 +295,8 @@ def _elections(inputs: ModelInputs, races: list[_Party], controls: list[_Party],
             continue
         prob = model.control_probability(p.name)
         if p.name == "senate":
-            detail = (f"Senate: {len(senate)} races + {s.senate_seats_fixed} D seats, "
+            called = sum(1 for r in senate if r in inputs.decided)
+            detail = (f"Senate: {len(senate)} races ({called} called) + {s.senate_seats_fixed} D seats, "
                       f"{s.senate_seats_needed} for control")
         else:
             house = margins[HOUSE_RACE]

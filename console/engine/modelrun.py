@@ -43,6 +43,8 @@ from console.engine.fair_map import (
     MarketDesc,
     ModelInputs,
     compute_fair_values,
+    party_of,
+    race_of,
 )
 from console.models.polls import ApprovalPoll, Poll
 from console.models.sources import SourceFormatError
@@ -51,7 +53,7 @@ from console.models.sources.polls_csv import load_polls_csv
 from console.models.sources.sim_feed import SimDataClient
 
 log = logging.getLogger(__name__)
-OPEN_STATUSES = ("active", "open")
+OPEN_STATUSES = ("active", "open", "inactive")  # a paused market still has a value
 
 
 class NoData(Exception):
@@ -115,6 +117,8 @@ class ModelRunner:
         self._highs: dict[tuple[str, dt.date], DailyHigh] = {}  # kept after the source stops listing a day
         self._cpi: CpiInput | None = None
         self._asked: set[str] = set()
+        self._race_series: dict[str, str] = {}  # race -> series ticker, from markets seen open
+        self._decided: dict[str, bool] = {}  # race -> the Democrat won, from its settled markets
         self._pending: tuple[str, ...] = ()
         self._pool: ThreadPoolExecutor | None = None
         self._http: httpx.AsyncClient | None = None
@@ -161,7 +165,7 @@ class ModelRunner:
                 await self._read_files_and_nws(errors)
             now = self.now_ms()
             inputs = ModelInputs(self._markets, self._polls, self._approval, tuple(self._city_inputs()),
-                                 self._cpi, self.settings)
+                                 self._cpi, self.settings, dict(self._decided))
             loop = asyncio.get_running_loop()
             out = await loop.run_in_executor(self._pool, compute_fair_values, inputs, now)
         except asyncio.CancelledError:
@@ -208,6 +212,28 @@ class ModelRunner:
             errors.append(describe_error("markets (GET /events)", exc))
             return
         self._markets = tuple(out)
+        open_races: set[str] = set()
+        for m in out:
+            race = race_of(m.series_ticker)
+            if race is not None:
+                self._race_series[race] = m.series_ticker
+                open_races.add(race)
+        for race, series in self._race_series.items():
+            if race not in open_races and race not in self._decided:
+                await self._read_result(rest, race, series, errors)
+
+    async def _read_result(self, rest: Any, race: str, series: str, errors: list[str]) -> None:
+        """A race whose markets are no longer open: once they are determined, it is called (for the chamber)."""
+        try:
+            for status in ("closed", "settled"):
+                async for event in rest.iter_events(status=status, series_ticker=series, with_nested_markets=True):
+                    for market in event.markets or ():
+                        dem = party_of(market_desc(market, series))
+                        if market.result in ("yes", "no") and dem is not None:
+                            self._decided[race] = (market.result == "yes") == dem
+                            return
+        except Exception as exc:  # noqa: BLE001
+            errors.append(describe_error(f"result of {race} (GET /events?series_ticker={series})", exc))
 
     async def _read(self, where: str, errors: list[str], coro) -> Any:
         try:

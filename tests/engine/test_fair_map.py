@@ -127,6 +127,21 @@ def test_senate_control_is_the_correlated_model_of_the_races():
     assert fair(better, "CONTROLS-2026-D").prob_yes > d.prob_yes
 
 
+def test_a_called_race_is_decided_in_the_chamber():
+    inputs = election_inputs()
+    open_now = tuple(m for m in inputs.markets if not m.event_ticker.startswith("KXSENATENC"))
+    before = fair(compute_fair_values(inputs, NOW_MS), "CONTROLS-2026-D").prob_yes
+    won = compute_fair_values(ModelInputs(open_now, inputs.polls, inputs.approval, election=NO_LEANS,
+                                          decided={"SEN-NC": True}), NOW_MS)
+    lost = compute_fair_values(ModelInputs(open_now, inputs.polls, inputs.approval, election=NO_LEANS,
+                                           decided={"SEN-NC": False}), NOW_MS)
+    d_won, d_lost = fair(won, "CONTROLS-2026-D"), fair(lost, "CONTROLS-2026-D")
+    assert d_lost.prob_yes < before < d_won.prob_yes
+    assert "(1 called)" in d_won.detail
+    assert not any(v.ticker.startswith("KXSENATENC") for v in won.values)
+    assert won.election is not None and won.election.model.race_probability("SEN-NC") == 1.0
+
+
 def test_house_control_comes_from_the_national_environment_and_moves_with_the_generic_ballot():
     low = fair(compute_fair_values(election_inputs(generic=-10.0), NOW_MS), "CONTROLH-2026-D")
     high = fair(compute_fair_values(election_inputs(generic=6.0), NOW_MS), "CONTROLH-2026-D")

@@ -49,11 +49,17 @@ def events() -> list[SimpleNamespace]:
 class FakeRest:
     def __init__(self) -> None:
         self.fail = False
+        self.closed: list[SimpleNamespace] = []  # events whose markets are no longer open
+        self.asked: list[tuple[str, str | None]] = []
 
-    async def iter_events(self, **_: Any):
+    async def iter_events(self, *, status: str = "open", series_ticker: str | None = None, **_: Any):
+        self.asked.append((status, series_ticker))
         if self.fail:
             raise httpx.ConnectError("connection refused")
-        for e in events():
+        closed = {e.series_ticker for e in self.closed}
+        chosen = [e for e in events() if e.series_ticker not in closed] if status == "open" else \
+            [e for e in self.closed if e.series_ticker == series_ticker and status == "closed"]
+        for e in chosen:
             yield e
 
 
@@ -153,6 +159,25 @@ async def test_markets_are_asked_for_again_while_the_desk_is_not_ready_for_them(
     r._flush_watch()  # what the run loop does every second meanwhile
     await r.refresh()
     assert len(asks) == 2 and asks[0] == asks[1] and len(asks[0]) == 2 + 2 + 6 + 7
+
+
+async def test_a_race_whose_markets_closed_is_called_from_their_result():
+    r, _, _, rest, _ = runner()
+    first = await r.refresh()
+    assert "(0 called)" in next(v.detail for v in first.values if v.ticker == "CONTROLS-2026-D")
+    called = [market(f"KXSENATEGA-26-{p}", "KXSENATEGA-26") for p in "DR"]
+    for m, result in zip(called, ("no", "yes"), strict=True):
+        m.status, m.result = "determined", result
+    rest.closed = [SimpleNamespace(series_ticker="KXSENATEGA", markets=called)]
+    msg = await r.refresh()
+    assert ("closed", "KXSENATEGA") in rest.asked
+    control = next(v for v in msg.values if v.ticker == "CONTROLS-2026-D")
+    assert "(1 called)" in control.detail and control.prob_yes < 1e-6  # the only modelled race went R
+    assert not any(v.ticker.startswith("KXSENATEGA") for v in msg.values)
+    assert msg.election is not None and msg.election.model.race_probability("SEN-GA") == 0.0
+    rest.asked.clear()
+    await r.refresh()
+    assert rest.asked == [("open", None)]  # a called race is not looked up again
 
 
 async def test_data_errors_become_message_text_and_the_next_round_retries():
