@@ -147,7 +147,9 @@ def compute_fair_values(inputs: ModelInputs, now_ms: int) -> ModelOutput:
     errors: list[str] = []
     races, controls, weather, cpi = _classify(inputs.markets)
     election = None
-    if races or controls:
+    # a kind of data no source provides (demo with weather only) is not an error on every refresh: the
+    # runner reports sources that failed; missing data for a market a source does cover is reported below
+    if (races or controls) and (inputs.polls or inputs.approval or inputs.decided):
         try:
             election = _elections(inputs, races, controls, now_ms, values, errors)
         except Exception as exc:  # noqa: BLE001 - reported to the operator; other sections still priced
@@ -157,7 +159,7 @@ def compute_fair_values(inputs: ModelInputs, now_ms: int) -> ModelOutput:
             _weather(inputs.cities, event, markets, now_ms, values)
         except Exception as exc:  # noqa: BLE001
             errors.append(f"weather {event}: not priced: {exc}")
-    for event, markets in cpi.items():
+    for event, markets in cpi.items() if inputs.cpi is not None else ():
         try:
             _cpi(inputs.cpi, event, markets, now_ms, values)
         except Exception as exc:  # noqa: BLE001

@@ -215,14 +215,19 @@ def test_malformed_inputs_are_errors_and_the_rest_is_still_priced():
                          floor_strike=None, cap_strike=51)]
     undated = weather_markets(50, "KXHIGHNY-SOMEDAY")
     no_day = [MarketDesc("KXSENATEGA-26-D", "KXSENATEGA-26", "KXSENATEGA")]
-    inputs = ModelInputs(tuple(broken + undated + cpi_markets() + no_day), cities=(ny(51.0),), cpi=None)
+    no_consensus = CpiInput(NOW_MS + 86_400_000, None)
+    inputs = ModelInputs(tuple(broken + undated + cpi_markets() + no_day), tuple(polls_for("SEN-GA", 1.0)),
+                         cities=(ny(51.0),), cpi=no_consensus)
     out = compute_fair_values(inputs, NOW_MS)
     text = "\n".join(out.errors)
     assert "KXHIGHNY-26NOV23" in text and "floor_strike" in text
     assert "KXHIGHNY-SOMEDAY" in text and "no YYMONDD date" in text
-    assert "cpi KXCPI-26OCT: not priced: no CPI data" in text
+    assert "cpi KXCPI-26OCT: not priced: no consensus yet" in text
     assert "election_day" in text
     assert not out.values
+    # no source of a kind at all (no polls, no CPI data): those markets are left alone, silently
+    quiet = compute_fair_values(ModelInputs(tuple(cpi_markets() + race_markets("GA")), cities=(ny(51.0),)), NOW_MS)
+    assert quiet.values == () and quiet.errors == ()
     # a market with neither polls nor lean is named; the others are priced
     inputs = election_inputs()
     inputs = ModelInputs(inputs.markets + tuple(race_markets("AK")), inputs.polls, inputs.approval, election=NO_LEANS)

@@ -111,6 +111,10 @@ class Faults:
             return httpx.Response(200, content=b'{"reference_month": ', headers={"content-type": "application/json"})
         if fault == "timeout":
             raise httpx.ReadTimeout("timed out", request=request)
+        if request.url.host == "api.weather.gov":
+            assert request.url.path == "/gridpoints/OKX/33,37/forecast"
+            assert request.headers["User-Agent"] == "edgedesk test (ops@example.invalid)"
+            return httpx.Response(200, json=DATA["/sim/data/weather/ny"])
         return httpx.Response(200, content=json.dumps(DATA[request.url.path]).encode(),
                               headers={"content-type": "application/json"})
 
@@ -267,3 +271,20 @@ def test_end_to_end_the_desk_holds_fair_values_for_the_world(sim_factory, tmp_pa
         wait_until(lambda: wanted <= set(eng.kernel.desk.markets), 20, "every modelled market watched")
     finally:
         eng.stop("cancel")
+
+
+async def test_demo_with_nws_cities_prices_their_weather_events():
+    city = {"office": "OKX", "grid_x": 33, "grid_y": 37, "timezone": "America/New_York", "name": "NYC"}
+    r, _, _, _, faults = runner("demo", nws_cities={"KXHIGHNY": city},
+                                nws_user_agent="edgedesk test (ops@example.invalid)")
+    msg = await r.refresh()
+    assert r.source == "NWS" and msg.errors == ()
+    weather = {v.ticker: v.prob_yes for v in msg.values if v.model == "weather"}
+    assert len(weather) == 6 and sum(weather.values()) == pytest.approx(1.0)
+    assert max(weather, key=weather.get) == "KXHIGHNY-26NOV23-B50.5"
+    assert not any(v.model in ("polls", "cpi", "control") for v in msg.values)  # no polls CSV, no CPI source
+    assert {q.url.host for q in faults.seen} == {"api.weather.gov"}
+    faults.by_path = {"/gridpoints/OKX/33,37/forecast": "500"}
+    again = await r.refresh()
+    assert again.errors == ("NWS OKX 33,37: HTTP 500; retrying next round",)
+    assert {v.ticker for v in again.values} == set(weather)  # the last good forecast meanwhile
