@@ -39,8 +39,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "truth. docs/evaluate.md explains the method.")
     ev.add_argument("--seed", type=int, default=None, help="world seed (default: [sim] seed)")
     ev.add_argument("--days", type=_positive_float, default=2.0, help="simulated days to run (default 2)")
-    ev.add_argument("--step", type=_positive_int, default=60, metavar="SECONDS",
-                    help="simulated seconds per step of the world and the kernels (default 60)")
+    ev.add_argument("--worlds", type=_positive_int, default=1, metavar="K",
+                    help="run K worlds (seeds SEED..SEED+K-1) and pool the model scores (default 1)")
+    ev.add_argument("--step", type=_positive_int, default=120, metavar="SECONDS",
+                    help="simulated seconds per step of the world and the kernels (default 120)")
     ev.add_argument("--refresh", type=_positive_int, default=15, metavar="MINUTES",
                     help="model refresh cadence in simulated minutes (default 15)")
     ev.add_argument("--checkpoint", type=_positive_int, default=60, metavar="MINUTES",
@@ -57,7 +59,7 @@ def run_command(args: argparse.Namespace, config: DeskConfig) -> int:
     from console.evaluate.report import text_report, write_json
     from console.evaluate.run import EvalParams, evaluate
 
-    params = EvalParams(seed=config.sim.seed if args.seed is None else args.seed, days=args.days, step_s=args.step,
+    params = EvalParams(seed=config.sim.seed if args.seed is None else args.seed, days=args.days, worlds=args.worlds, step_s=args.step,
                         refresh_min=args.refresh, checkpoint_min=args.checkpoint, strategies=tuple(args.strategy), trade=args.trade)
     try:
         params.check()

@@ -7,7 +7,8 @@ determined but unsettled market at its result). The P&L is the final equity.
 The 95% interval is the spread of outcomes still to come: the open positions' events are resolved
 by drawing each event's winning market from the true probabilities (the events are mutually
 exclusive; distinct events are drawn independently, which ignores the national swing shared by the
-election markets), 4,000 draws from a generator seeded by the run's seed; realized cash is fixed.
+election markets), 4,000 draws from a generator seeded by the world's seed; realized cash is fixed. Over several
+worlds (`--worlds`) the draws of each world are added.
 It says how much of the marked P&L is still luck, not how good the strategy is across worlds: run
 several seeds for that.
 """
@@ -71,14 +72,20 @@ def equity_change(exchange, account_id: str, start_cash: int, truth: dict[str, f
                       for t, pos in open_positions(exchange, account_id).items())
 
 
-def interval(exchange, account_id: str, start_cash: int, truth: dict[str, float], seed: int) -> tuple[int, int]:
-    """95% interval of the final P&L over the open positions' outcomes (module docstring)."""
+def interval(draws: np.ndarray) -> tuple[int, int]:
+    """The central 95% of P&L draws (micro-dollars)."""
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return int(round(lo)), int(round(hi))
+
+
+def outcome_draws(exchange, account_id: str, start_cash: int, truth: dict[str, float], seed: int) -> np.ndarray:
+    """`DRAWS` final P&Ls: realized cash plus the open positions' events resolved from the truth."""
     cash = exchange.accounts[account_id].balance - start_cash
     held = open_positions(exchange, account_id)
-    if not held:
-        return cash, cash
-    rng = np.random.default_rng(seed)
     total = np.full(DRAWS, float(cash))
+    if not held:
+        return total
+    rng = np.random.default_rng(seed)
     by_event: dict[str, list[str]] = {}
     for ticker in held:
         by_event.setdefault(exchange.markets[ticker].event_ticker, []).append(ticker)
@@ -93,5 +100,4 @@ def interval(exchange, account_id: str, start_cash: int, truth: dict[str, float]
             won = winners == i
             yes_pays, no_pays = position_value(held[ticker], 1.0), position_value(held[ticker], 0.0)
             total += np.where(won, yes_pays, no_pays)
-    lo, hi = np.percentile(total, [2.5, 97.5])
-    return int(round(lo)), int(round(hi))
+    return total

@@ -9,6 +9,7 @@ draw nothing and never await, so a read is a pure function of what was already p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,14 @@ from typing import Any
 
 from console.models.polls import ApprovalPoll, Poll
 from console.models.sources.nws import DailyHigh, parse_forecast
-from console.models.sources.sim_feed import City, CpiConsensus, parse_cities, parse_cpi, parse_polls
+from console.models.sources.sim_feed import (
+    City,
+    CpiConsensus,
+    parse_cities,
+    parse_cpi,
+    parse_observations,
+    parse_polls,
+)
 from console.sim.state import STATE
 from console.sim.world import data as routes
 
@@ -58,18 +66,16 @@ class Published:
 
     polls: list[Poll] = field(default_factory=list)  # race and generic-ballot polls
     approval: list[ApprovalPoll] = field(default_factory=list)
-    race_events: dict[str, str] = field(default_factory=dict)  # event ticker -> race key ("KXSENATEGA-26" -> "SEN-GA")
     cities: list[City] = field(default_factory=list)
     forecasts: dict[str, list[DailyHigh]] = field(default_factory=dict)  # series ticker -> daily highs
+    observed: dict[str, dict[dt.date, int]] = field(default_factory=dict)  # series ticker -> reported highs
     cpi: CpiConsensus | None = None
 
 
 def read_published(world: Any, with_weather: bool = True) -> Published:
     """Read the polls, generic ballot, approval, forecasts and CPI consensus as a desk would."""
     out = Published()
-    race_doc = serve(world, routes.polls)
-    out.polls, _ = parse_polls(race_doc)
-    out.race_events = {p["event_ticker"]: p["race"] for p in race_doc["polls"] if p.get("event_ticker")}
+    out.polls, _ = parse_polls(serve(world, routes.polls))
     generic, _ = parse_polls(serve(world, routes._national("generic_ballot")))
     out.polls.extend(generic)
     _, out.approval = parse_polls(serve(world, routes._national("approval")))
@@ -78,5 +84,7 @@ def read_published(world: Any, with_weather: bool = True) -> Published:
         for city in out.cities:
             out.forecasts[city.series_ticker] = parse_forecast(
                 serve(world, routes.weather, match={"city": city.city}))
+            out.observed[city.series_ticker] = parse_observations(
+                serve(world, routes.observations, match={"city": city.city}))
     out.cpi = parse_cpi(serve(world, routes.cpi))
     return out

@@ -21,6 +21,10 @@ def _when(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _seeds(seed: int, worlds: int) -> str:
+    return f"seed {seed}" if worlds == 1 else f"seeds {seed}..{seed + worlds - 1} ({worlds} worlds, scores pooled)"
+
+
 def _score_table(scores: list[Score]) -> list[str]:
     if not scores:
         return ["  (nothing scored)"]
@@ -34,12 +38,13 @@ def _score_table(scores: list[Score]) -> list[str]:
     return lines
 
 
-def _strategy_rows(results: list[StrategyResult]) -> list[str]:
-    lines = [f"  {'strategy':<14}{'kind':<16}{'P&L $':>11}{'95% interval $':>23}{'trades':>8}{'contracts':>11}"
+def _strategy_rows(results: list[StrategyResult], several: bool) -> list[str]:
+    lines = [f"  {'strategy':<14}{'kind':<14}{'seed' if several else '':>6}{'P&L $':>11}{'95% interval $':>23}{'trades':>8}{'contracts':>11}"
              f"{'fees $':>9}{'max dd $':>10}  mode"]
     for r in results:
         lo, hi = r.interval
-        lines.append(f"  {r.name:<14}{r.kind:<16}{_usd(r.pnl):>11}{f'{_usd(lo)} .. {_usd(hi)}':>23}{r.trades:>8}"
+        seed = ("all" if r.seed is None else str(r.seed)) if several else ""
+        lines.append(f"  {r.name:<14}{r.kind:<14}{seed:>6}{_usd(r.pnl):>11}{f'{_usd(lo)} .. {_usd(hi)}':>23}{r.trades:>8}"
                      f"{r.contracts / 100:>11,.2f}{r.fees / 1e6:>9,.2f}{r.max_drawdown / 1e6:>10,.2f}  {r.mode}"
                      + (f" ({r.mode_reason})" if r.mode != "AUTO" else ""))
     return lines
@@ -48,7 +53,7 @@ def _strategy_rows(results: list[StrategyResult]) -> list[str]:
 def text_report(ev: Evaluation) -> str:
     p = ev.params
     lines = [
-        f"edgedesk evaluate: seed {p.seed}, {p.days:g} simulated day(s) from {_when(p.start_ms)}, "
+        f"edgedesk evaluate: {_seeds(p.seed, p.worlds)}, {p.days:g} simulated day(s) from {_when(p.start_ms)}, "
         f"{p.step_s} s steps, models refreshed every {p.refresh_min} min, scored every {p.checkpoint_min} min",
         f"wall time {ev.wall_s:.1f} s; {ev.settled_markets} market(s) determined within the run, "
         f"{ev.open_markets} open at the end",
@@ -68,7 +73,7 @@ def text_report(ev: Evaluation) -> str:
         "",
         "Strategies, each in AUTO on its own account. P&L = cash change (trades, fees, settlements) + open",
         "positions valued at the true probability; interval: the open positions' outcomes drawn from the truth.",
-        *(_strategy_rows(ev.strategies) if ev.strategies else ["  (no strategy ran)"]),
+        *(_strategy_rows(ev.strategies, p.worlds > 1) if ev.strategies else ["  (no strategy ran)"]),
     ]
     for name, why in ev.skipped.items():
         lines.append(f"  skipped {name}: {why}")
@@ -80,7 +85,7 @@ def text_report(ev: Evaluation) -> str:
 def json_report(ev: Evaluation) -> dict[str, Any]:
     p = ev.params
     return {
-        "params": {"seed": p.seed, "days": p.days, "step_s": p.step_s, "refresh_min": p.refresh_min,
+        "params": {"seed": p.seed, "worlds": p.worlds, "days": p.days, "step_s": p.step_s, "refresh_min": p.refresh_min,
                    "checkpoint_min": p.checkpoint_min, "start_ms": p.start_ms, "strategies": list(p.strategies)},
         "wall_s": ev.wall_s,
         "settled_markets": ev.settled_markets,
@@ -89,7 +94,7 @@ def json_report(ev: Evaluation) -> dict[str, Any]:
                    "outcomes": [s.as_dict() for s in ev.outcome_scores],
                    "sentences": [s.sentence() for s in ev.truth_scores if not s.category]},
         "strategies": [{
-            "name": r.name, "kind": r.kind, "account_id": r.account_id, "pnl_micros": r.pnl,
+            "name": r.name, "kind": r.kind, "seed": r.seed, "pnl_micros": r.pnl,
             "interval_micros": list(r.interval), "cash_change_micros": r.cash_change, "open_value_micros": r.open_value,
             "trades": r.trades, "contracts": r.contracts, "fees_micros": r.fees, "max_drawdown_micros": r.max_drawdown,
             "orders": r.orders, "refusals": r.refusals, "mode": r.mode, "mode_reason": r.mode_reason,

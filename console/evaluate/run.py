@@ -7,6 +7,9 @@ read what the world published (`published`) and price the open markets (`fairs`)
 to each strategy's kernel (`desks`), which then trades on the exchange. Every `checkpoint_min`
 each model's and the market's probabilities are recorded next to the hidden truth (`scoring`), and
 every step each strategy's equity is marked at the truth (`pnl`). Only the evaluator reads the truth.
+
+With `worlds` > 1 the seeds seed, seed + 1, ... run one after the other: model scores are pooled
+(clusters are (seed, event)), strategies are reported per world and in total.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ from typing import Any
 from console.config import DeskConfig
 from console.engine.fair import FairValues
 from console.evaluate.desks import StrategyDesk, build_desks, strategy_tables
-from console.evaluate.fairs import MarketDesc, compute_fairs
-from console.evaluate.pnl import Ledger, interval
-from console.evaluate.published import read_published
+from console.evaluate.fairs import InProcessModels
+from console.evaluate.pnl import Ledger, interval, outcome_draws
 from console.evaluate.scoring import Score, ScoreRecord, score_all
 from console.sim.clock import SimClock
 from console.sim.exchange import Exchange
@@ -35,7 +37,8 @@ DAY_MS = 86_400_000
 class EvalParams:
     seed: int = 7
     days: float = 2.0
-    step_s: int = 60  # simulated seconds per world step (and per kernel turn)
+    step_s: int = 120  # simulated seconds per world step (and per kernel turn)
+    worlds: int = 1  # worlds run one after the other (seeds seed .. seed + worlds - 1), scores pooled
     refresh_min: int = 15  # model refresh cadence
     checkpoint_min: int = 60  # scoring cadence (a multiple of refresh_min)
     start_ms: int = START_MS
@@ -49,6 +52,8 @@ class EvalParams:
             raise ValueError(f"--days {self.days:g}: must be > 0 (simulated days to run)")
         if self.days > 60:
             raise ValueError(f"--days {self.days:g}: at most 60")
+        if not 1 <= self.worlds <= 20:
+            raise ValueError(f"--worlds {self.worlds}: must be 1..20")
         if not 1 <= self.step_s <= 3600:
             raise ValueError(f"--step {self.step_s}: must be 1..3600 simulated seconds")
         if self.refresh_min < 1 or self.refresh_min * 60 < self.step_s:
@@ -60,9 +65,11 @@ class EvalParams:
 
 @dataclass
 class StrategyResult:
+    """One strategy in one world (seed), or its total over the worlds (seed None)."""
+
     name: str
     kind: str
-    account_id: str
+    seed: int | None
     pnl: int  # micro-dollars: cash change + open positions at the truth
     interval: tuple[int, int]
     cash_change: int
@@ -76,6 +83,7 @@ class StrategyResult:
     mode: str
     mode_reason: str
     curve: list[tuple[int, int]] = field(default_factory=list)
+    draws: Any = None  # numpy array of P&L draws (not reported)
 
 
 @dataclass
@@ -84,19 +92,14 @@ class Evaluation:
     wall_s: float
     truth_scores: list[Score]
     outcome_scores: list[Score]
-    strategies: list[StrategyResult]
+    strategies: list[StrategyResult]  # per world, then totals when there are several worlds
     skipped: dict[str, str]
     records: list[ScoreRecord]
     settled_markets: int
     open_markets: int
     fair_errors: list[str]
-
-
-def market_descs(exchange: Any) -> list[MarketDesc]:
-    """The open markets as a listing describes them (public fields only)."""
-    return [MarketDesc(mk.ticker, mk.event_ticker, mk.series_ticker, mk.strike_type, mk.floor_strike, mk.cap_strike,
-                       mk.expected_expiration_time_ms, mk.close_time_ms)
-            for mk in exchange.markets.values() if mk.status is MarketStatus.ACTIVE]
+    exchanges: list[Any] = field(default_factory=list)  # the worlds' exchanges (tests check the books)
+    desks: list[StrategyDesk] = field(default_factory=list)
 
 
 def market_prob(exchange: Any, ticker: str) -> tuple[float, str] | None:
@@ -109,21 +112,38 @@ def market_prob(exchange: Any, ticker: str) -> tuple[float, str] | None:
 
 
 def evaluate(params: EvalParams, config: DeskConfig) -> Evaluation:
+    """Run `params.worlds` worlds (seeds seed, seed + 1, ...) and pool their scores (module docstring)."""
     params.check()
     began = time.perf_counter()
-    seed = params.seed
+    tables = strategy_tables(config, params.strategies) if params.trade else {}
+    records: list[ScoreRecord] = []
+    results: list[StrategyResult] = []
+    errors: list[str] = []
+    ev = Evaluation(params, 0.0, [], [], results, {}, records, 0, 0, errors)
+    for seed in range(params.seed, params.seed + params.worlds):
+        _run_world(params, config, tables, seed, ev)
+    if params.worlds > 1:
+        results.extend(_totals([r for r in results if r.seed is not None]))
+    ev.truth_scores, ev.outcome_scores = score_all(records, "truth"), score_all(records, "outcomes")
+    ev.wall_s = time.perf_counter() - began
+    return ev
+
+
+def _run_world(params: EvalParams, config: DeskConfig, tables: dict[str, dict[str, Any]], seed: int,
+               ev: Evaluation) -> None:
     clock = SimClock(speed=1e-6, start_ms=params.start_ms)  # moves only when the world steps it
     exchange = Exchange(clock, seed=seed)
     step_ms = params.step_s * 1000
     world = World(exchange, clock, seed, reveal_truth=False, step_ms=step_ms)
     balance = params.balance_micros if params.balance_micros is not None else config.sim.balance_dollars * 1_000_000
-    tables = strategy_tables(config, params.strategies) if params.trade else {}
     desks, skipped = build_desks(exchange, config, tables, clock.now_ms(), balance)
+    ev.skipped.update(skipped)
     ledgers = {d.name: Ledger(d.account_id, d.start_cash) for d in desks}
+    models = InProcessModels(config)
     records: list[ScoreRecord] = []
-    errors: list[str] = []
     t, end = params.start_ms, params.start_ms + int(params.days * DAY_MS)
     refresh_ms, checkpoint_ms = params.refresh_min * 60_000, params.checkpoint_min * 60_000
+    cluster = f"{seed}:" if params.worlds > 1 else ""
     next_refresh = t
     while t < end:
         t = min(t + step_ms, end)
@@ -131,22 +151,23 @@ def evaluate(params: EvalParams, config: DeskConfig) -> Evaluation:
         fairs = None
         if t >= next_refresh:
             next_refresh += refresh_ms
-            fairs = compute_fairs(read_published(world), market_descs(exchange), t)
-            errors.extend(e for e in fairs.errors if e not in errors)
+            fairs = models.refresh(world, t)
+            ev.fair_errors.extend(e for e in fairs.errors if e not in ev.fair_errors)
             if (t - params.start_ms) % checkpoint_ms < refresh_ms:
-                records.extend(_checkpoint(world, fairs, t))
+                records.extend(_checkpoint(world, fairs, t, cluster))
         for desk in desks:
             desk.sync(t, fairs)
         for desk in desks:
             ledgers[desk.name].mark(t, exchange, world.truth_p)
-    records = _with_outcomes(exchange, records)
-    results = [_result(d, ledgers[d.name], exchange, world, seed) for d in desks]
-    settled = sum(1 for mk in exchange.markets.values() if mk.result in ("yes", "no"))
-    return Evaluation(params, time.perf_counter() - began, score_all(records, "truth"), score_all(records, "outcomes"),
-                      results, skipped, records, settled, world.open_market_count(), errors)
+    ev.records.extend(_with_outcomes(exchange, records))
+    ev.strategies.extend(_result(d, ledgers[d.name], exchange, world, seed) for d in desks)
+    ev.settled_markets += sum(1 for mk in exchange.markets.values() if mk.result in ("yes", "no"))
+    ev.open_markets += world.open_market_count()
+    ev.exchanges.append(exchange)
+    ev.desks.extend(desks)
 
 
-def _checkpoint(world: World, fairs: FairValues, t_ms: int) -> list[ScoreRecord]:
+def _checkpoint(world: World, fairs: FairValues, t_ms: int, cluster: str) -> list[ScoreRecord]:
     exchange = world.exchange
     out = []
     for fv in fairs.values:
@@ -156,7 +177,7 @@ def _checkpoint(world: World, fairs: FairValues, t_ms: int) -> list[ScoreRecord]
         priced = market_prob(exchange, fv.ticker)
         if priced is None:
             continue
-        out.append(ScoreRecord(fv.model, fv.category, fv.ticker, mk.event_ticker, t_ms, fv.prob_yes, priced[0],
+        out.append(ScoreRecord(fv.model, fv.category, fv.ticker, cluster + mk.event_ticker, t_ms, fv.prob_yes, priced[0],
                                priced[1], world.truth_p[fv.ticker]))
     return out
 
@@ -174,10 +195,26 @@ def _result(desk: StrategyDesk, ledger: Ledger, exchange: Any, world: World, see
     fills = [f for f in exchange.fills if f.account_id == desk.account_id]
     cash = exchange.accounts[desk.account_id].balance - desk.start_cash
     pnl = ledger.curve[-1][1] if ledger.curve else 0
+    draws = outcome_draws(exchange, desk.account_id, desk.start_cash, world.truth_p, seed)
     kd = desk.kernel.desk
     return StrategyResult(
-        desk.name, desk.kind, desk.account_id, pnl, interval(exchange, desk.account_id, desk.start_cash,
-                                                             world.truth_p, seed),
-        cash, pnl - cash, len(fills), sum(f.count for f in fills), sum(f.fee for f in fills), ledger.max_drawdown(),
+        desk.name, desk.kind, seed, pnl, interval(draws), cash, pnl - cash, len(fills), sum(f.count for f in fills),
+        sum(f.fee for f in fills), ledger.max_drawdown(),
         sum(1 for o in exchange.orders.values() if o.account_id == desk.account_id), desk.venue.refusals,
-        kd.mode.value, kd.mode_reason, ledger.curve)
+        kd.mode.value, kd.mode_reason, ledger.curve, draws)
+
+
+def _totals(per_world: list[StrategyResult]) -> list[StrategyResult]:
+    """Each strategy summed over the worlds; its drawdown is the worst world's; modes listed if they differ."""
+    out = []
+    for name in dict.fromkeys(r.name for r in per_world):
+        rows = [r for r in per_world if r.name == name]
+        draws = sum(r.draws for r in rows)
+        modes = sorted({r.mode for r in rows})
+        out.append(StrategyResult(
+            name, rows[0].kind, None, sum(r.pnl for r in rows), interval(draws), sum(r.cash_change for r in rows),
+            sum(r.open_value for r in rows), sum(r.trades for r in rows), sum(r.contracts for r in rows),
+            sum(r.fees for r in rows), max(r.max_drawdown for r in rows), sum(r.orders for r in rows),
+            sum(r.refusals for r in rows), "/".join(modes), "; ".join(sorted({r.mode_reason for r in rows
+                                                                               if r.mode != "AUTO"}))))
+    return out
