@@ -122,6 +122,9 @@ class ModelsConfig(_Section):
     #: for a User-Agent that names you
     nws_cities: dict[str, NwsCity] = Field(default_factory=dict)
     nws_user_agent: str = "edgedesk (operator contact not set)"
+    #: demo / prod: series to read besides those the data implies (CONTROLS, CONTROLH, each polled race's
+    #: KXSENATE{ST} / SENATE{ST} / KXGOV{ST} / GOV{ST}, the NWS cities' series); the sim lists every open event
+    series: list[str] = Field(default_factory=list)
     #: election day (a TOML date, 2026-11-03); unset = the day before the race markets' expected expiration
     election_day: dt.date | None = None
     #: Senate: Democratic seats outside the modelled races, and the seats control takes

@@ -158,11 +158,11 @@ class ModelRunner:
         """One round (module docstring); returns the message it posted."""
         errors: list[str] = []
         try:
-            await self._read_markets(errors)
             if self.venue_name == "sim":
                 await self._read_sim(errors)
             else:
                 await self._read_files_and_nws(errors)
+            await self._read_markets(errors)
             now = self.now_ms()
             inputs = ModelInputs(self._markets, self._polls, self._approval, tuple(self._city_inputs()),
                                  self._cpi, self.settings, dict(self._decided))
@@ -204,10 +204,13 @@ class ModelRunner:
             return
         try:
             out = []
-            async for event in rest.iter_events(status="open", with_nested_markets=True):
-                for market in event.markets or ():
-                    if market.status in OPEN_STATUSES:
-                        out.append(market_desc(market, event.series_ticker))
+            # the built-in exchange lists a few dozen events; a real venue thousands: ask only for the
+            # series the data can price
+            for series in (None,) if self.venue_name == "sim" else self._series_wanted():
+                async for event in rest.iter_events(status="open", series_ticker=series, with_nested_markets=True):
+                    for market in event.markets or ():
+                        if market.status in OPEN_STATUSES:
+                            out.append(market_desc(market, event.series_ticker))
         except Exception as exc:  # noqa: BLE001 - VenueError and transport trouble alike
             errors.append(describe_error("markets (GET /events)", exc))
             return
@@ -221,6 +224,18 @@ class ModelRunner:
         for race, series in self._race_series.items():
             if race not in open_races and race not in self._decided:
                 await self._read_result(rest, race, series, errors)
+
+    def _series_wanted(self) -> list[str]:
+        """Demo / prod: the series the configured data can price (`[models] series` adds more)."""
+        wanted = list(self.cfg.series) + list(self.cfg.nws_cities)
+        if self._polls or self._approval:
+            wanted += ["CONTROLS", "CONTROLH"]
+            for race in sorted({p.race for p in self._polls if "-" in p.race}):
+                office, state = race.split("-", 1)
+                name = {"SEN": "SENATE", "GOV": "GOV"}.get(office)
+                if name is not None:
+                    wanted += [f"KX{name}{state}", f"{name}{state}"]
+        return list(dict.fromkeys(wanted))
 
     async def _read_result(self, rest: Any, race: str, series: str, errors: list[str]) -> None:
         """A race whose markets are no longer open: once they are determined, it is called (for the chamber)."""

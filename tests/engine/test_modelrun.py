@@ -57,7 +57,8 @@ class FakeRest:
         if self.fail:
             raise httpx.ConnectError("connection refused")
         closed = {e.series_ticker for e in self.closed}
-        chosen = [e for e in events() if e.series_ticker not in closed] if status == "open" else \
+        chosen = [e for e in events() if e.series_ticker not in closed
+                  and series_ticker in (None, e.series_ticker)] if status == "open" else \
             [e for e in self.closed if e.series_ticker == series_ticker and status == "closed"]
         for e in chosen:
             yield e
@@ -230,6 +231,9 @@ async def test_demo_with_a_polls_csv_prices_the_races(tmp_path):
     r, _, _, _, faults = runner("demo", polls_csv=str(csv))
     msg = await r.refresh()
     assert r.source == "polls CSV"
+    # a real venue lists thousands of events: only the series the polls can price are read
+    assert r._series_wanted() == ["CONTROLS", "CONTROLH", "KXSENATEGA", "SENATEGA"]
+    assert [a for a in r.rest().asked if a[0] == "open"] == [("open", s) for s in r._series_wanted()]
     assert models_by_ticker(msg)["KXSENATEGA-26-D"] == "polls"  # no generic ballot or approval: no prior
     assert not faults.seen  # nothing fetched from the simulator's data feed
     csv.write_text("race,pollster\nSEN-GA,P1\n")
@@ -284,6 +288,7 @@ async def test_demo_with_nws_cities_prices_their_weather_events():
     assert max(weather, key=weather.get) == "KXHIGHNY-26NOV23-B50.5"
     assert not any(v.model in ("polls", "cpi", "control") for v in msg.values)  # no polls CSV, no CPI source
     assert {q.url.host for q in faults.seen} == {"api.weather.gov"}
+    assert r.rest().asked == [("open", "KXHIGHNY")]
     faults.by_path = {"/gridpoints/OKX/33,37/forecast": "500"}
     again = await r.refresh()
     assert again.errors == ("NWS OKX 33,37: HTTP 500; retrying next round",)
