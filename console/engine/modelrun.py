@@ -2,12 +2,13 @@
 
 Each round:
 
-1. reads the markets the models can price from the venue (`GET /events?status=open` with nested
-   markets: series, event and strikes, the same data a human would read on the venue);
-2. reads the data: with the built-in exchange (`[venue] name = "sim"`) its data feed `/sim/data`
+1. reads the data: with the built-in exchange (`[venue] name = "sim"`) its data feed `/sim/data`
    (polls, generic ballot, approval, the four cities' forecasts and reported highs, the CPI
    consensus) through `SimDataClient`; with demo / prod the polls CSV (`[models] polls_csv`) and the
    NWS gridpoint forecasts of `[models.nws_cities]` when configured, otherwise nothing (said once);
+2. reads the markets the models can price from the venue (`GET /events?status=open` with nested
+   markets: series, event and strikes, the same data a human would read on the venue): every open
+   event of the built-in exchange; on demo / prod only the series the data implies (`_series_wanted`);
 3. runs `console.engine.fair_map.compute_fair_values` on its own worker thread (never on the io
    loop: the Kalman filter and the quadrature take milliseconds the order path should not wait for);
 4. posts one `FairValues` to the kernel inbox (`post`, thread-safe), and asks the kernel to watch
