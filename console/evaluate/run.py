@@ -99,6 +99,7 @@ class Evaluation:
     open_markets: int
     fair_errors: list[str]
     exchanges: list[Any] = field(default_factory=list)  # the worlds' exchanges (tests check the books)
+    truth_at_end: list[dict[str, float]] = field(default_factory=list)  # each world's true probabilities at the end
     desks: list[StrategyDesk] = field(default_factory=list)
 
 
@@ -164,6 +165,7 @@ def _run_world(params: EvalParams, config: DeskConfig, tables: dict[str, dict[st
     ev.settled_markets += sum(1 for mk in exchange.markets.values() if mk.result in ("yes", "no"))
     ev.open_markets += world.open_market_count()
     ev.exchanges.append(exchange)
+    ev.truth_at_end.append(dict(world.truth_p))
     ev.desks.extend(desks)
 
 
