@@ -24,22 +24,17 @@ here raises into the io loop, and no request headers or keys are ever put in a m
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from console.engine.fair import FairValues
 from console.engine.fair_map import (
-    CityForecast,
-    CpiInput,
     ElectionSettings,
     MarketDesc,
     ModelInputs,
@@ -47,35 +42,10 @@ from console.engine.fair_map import (
     party_of,
     race_of,
 )
-from console.models.polls import ApprovalPoll, Poll
-from console.models.sources import SourceFormatError
-from console.models.sources.nws import NWS_BASE_URL, DailyHigh, parse_forecast
-from console.models.sources.polls_csv import load_polls_csv
-from console.models.sources.sim_feed import SimDataClient
+from console.engine.model_data import ModelData, NoData, describe_error
 
 log = logging.getLogger(__name__)
 OPEN_STATUSES = ("active", "open", "inactive")  # a paused market still has a value
-
-
-class NoData(Exception):
-    """There is no data source at all (not a passing error): said once, and the runner stops."""
-
-
-def describe_error(where: str, exc: BaseException) -> str:
-    """A data error as one line for the operator (no URLs with query secrets, no headers)."""
-    if isinstance(exc, httpx.HTTPStatusError):
-        what = f"HTTP {exc.response.status_code}"
-    elif isinstance(exc, httpx.TimeoutException):
-        what = "timed out"
-    elif isinstance(exc, httpx.TransportError):
-        what = f"connection failed ({type(exc).__name__})"
-    elif isinstance(exc, json.JSONDecodeError):
-        what = "malformed JSON"
-    elif isinstance(exc, SourceFormatError):
-        what = f"unexpected shape: {exc}"
-    else:
-        what = f"{type(exc).__name__}: {exc}"
-    return f"{where}: {what}; retrying next round"
 
 
 def market_desc(market: Any, series_ticker: str) -> MarketDesc:
@@ -101,7 +71,6 @@ class ModelRunner:
         self.watch = watch
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
         parts = urlsplit(rest_url)
-        self.data_url = f"{parts.scheme}://{parts.netloc}"
         self.settings = ElectionSettings(
             election_day=cfg.election_day,
             senate_seats_fixed=cfg.senate_seats_fixed, senate_seats_needed=cfg.senate_seats_needed,
@@ -112,11 +81,7 @@ class ModelRunner:
         self.done = False  # no data source: nothing more to do
         self.last: FairValues | None = None
         self._markets: tuple[MarketDesc, ...] = ()
-        self._polls: tuple[Poll, ...] = ()
-        self._approval: tuple[ApprovalPoll, ...] = ()
-        self._cities: dict[str, CityForecast] = {}
-        self._highs: dict[tuple[str, dt.date], DailyHigh] = {}  # kept after the source stops listing a day
-        self._cpi: CpiInput | None = None
+        self.data = ModelData(cfg, f"{parts.scheme}://{parts.netloc}")
         self._asked: set[str] = set()
         self._race_series: dict[str, str] = {}  # race -> series ticker, from markets seen open
         self._decided: dict[str, bool] = {}  # race -> the Democrat won, from its settled markets
@@ -159,14 +124,16 @@ class ModelRunner:
         """One round (module docstring); returns the message it posted."""
         errors: list[str] = []
         try:
+            data = self.data
+            data.http = self._http
             if self.venue_name == "sim":
-                await self._read_sim(errors)
+                await data.read_sim(errors)
             else:
-                await self._read_files_and_nws(errors)
+                await data.read_files_and_nws(errors, self._pool)
             await self._read_markets(errors)
             now = self.now_ms()
-            inputs = ModelInputs(self._markets, self._polls, self._approval, tuple(self._city_inputs()),
-                                 self._cpi, self.settings, dict(self._decided))
+            inputs = ModelInputs(self._markets, data.polls, data.approval, tuple(data.city_inputs()), data.cpi,
+                                 self.settings, dict(self._decided))
             loop = asyncio.get_running_loop()
             out = await loop.run_in_executor(self._pool, compute_fair_values, inputs, now)
         except asyncio.CancelledError:
@@ -229,9 +196,9 @@ class ModelRunner:
     def _series_wanted(self) -> list[str]:
         """Demo / prod: the series the configured data can price (`[models] series` adds more)."""
         wanted = list(self.cfg.series) + list(self.cfg.nws_cities)
-        if self._polls or self._approval:
+        if self.data.polls or self.data.approval:
             wanted += ["CONTROLS", "CONTROLH"]
-            for race in sorted({p.race for p in self._polls if "-" in p.race}):
+            for race in sorted({p.race for p in self.data.polls if "-" in p.race}):
                 office, state = race.split("-", 1)
                 name = {"SEN": "SENATE", "GOV": "GOV"}.get(office)
                 if name is not None:
@@ -250,91 +217,3 @@ class ModelRunner:
                             return
         except Exception as exc:  # noqa: BLE001
             errors.append(describe_error(f"result of {race} (GET /events?series_ticker={series})", exc))
-
-    async def _read(self, where: str, errors: list[str], coro) -> Any:
-        try:
-            return await coro
-        except Exception as exc:  # noqa: BLE001 - see describe_error
-            errors.append(describe_error(where, exc))
-            return None
-
-    async def _read_sim(self, errors: list[str]) -> None:
-        feed = SimDataClient(self.data_url, self._http)
-        await self._read_cities(feed, errors)
-        polls = await self._read("sim data polls", errors, feed.polls())
-        generic = await self._read("sim data generic ballot", errors, feed.generic_ballot())
-        if polls is not None and generic is not None:
-            self._polls = (*polls, *generic)
-        approval = await self._read("sim data approval", errors, feed.approval())
-        if approval is not None:
-            self._approval = tuple(approval)
-        for code, city in list(self._cities.items()):
-            highs = await self._read(f"sim data weather {code}", errors, feed.forecast(code))
-            observed = await self._read(f"sim data observations {code}", errors, feed.observations(code))
-            self._remember(city, highs, observed)
-        cpi = await self._read("sim data cpi", errors, feed.cpi())
-        if cpi is not None:
-            consensus = cpi.mean if cpi.mean is not None else cpi.median
-            self._cpi = CpiInput(int(cpi.release_time.timestamp() * 1000), consensus, cpi.actual, cpi.event_ticker)
-
-    async def _read_cities(self, feed: SimDataClient, errors: list[str]) -> None:
-        """The weather cities (read until they are known); a world-less exchange is recognised here."""
-        if self._cities:
-            return
-        try:
-            cities = await feed.cities()
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 503 and b"world_not_running" in exc.response.content:
-                raise NoData("models: the built-in exchange runs without its market world ([sim] world = "
-                             "false), so it publishes no data and no market is modelled") from None
-            errors.append(describe_error("sim data weather cities", exc))
-        except Exception as exc:  # noqa: BLE001 - see describe_error
-            errors.append(describe_error("sim data weather cities", exc))
-        else:
-            for c in cities:
-                self._cities[c.city] = CityForecast(c.series_ticker, c.name, c.tz)
-
-    async def _read_files_and_nws(self, errors: list[str]) -> None:
-        if self.cfg.polls_csv:
-            try:
-                polls, approval = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, load_polls_csv, self.cfg.polls_csv)
-            except Exception as exc:  # noqa: BLE001
-                errors.append(describe_error(f"polls CSV {self.cfg.polls_csv}", exc))
-            else:
-                self._polls, self._approval = tuple(polls), tuple(approval)
-        for series, city_cfg in self.cfg.nws_cities.items():
-            city = self._cities.get(series)
-            if city is None:
-                city = self._cities[series] = CityForecast(series, city_cfg.name or series, ZoneInfo(city_cfg.timezone))
-            highs = await self._read(f"NWS {city_cfg.office} {city_cfg.grid_x},{city_cfg.grid_y}", errors,
-                                     self._nws(city_cfg))
-            self._remember(city, highs, None)
-
-    async def _nws(self, city_cfg: Any) -> list[DailyHigh]:
-        assert self._http is not None
-        r = await self._http.get(f"{NWS_BASE_URL}/gridpoints/{city_cfg.office}/{city_cfg.grid_x},{city_cfg.grid_y}"
-                                 "/forecast", headers={"User-Agent": self.cfg.nws_user_agent,
-                                                       "Accept": "application/geo+json"})
-        r.raise_for_status()
-        return parse_forecast(r.json())
-
-    def _remember(self, city: CityForecast, highs: list[DailyHigh] | None, observed: dict | None) -> None:
-        for h in highs or ():
-            key = (city.series_ticker, h.day)
-            old = self._highs.get(key)
-            if old is None or h.issued >= old.issued:
-                self._highs[key] = h
-        if self._highs:  # forget days long past (the runner lives as long as the desk)
-            cutoff = max(day for _, day in self._highs) - dt.timedelta(days=10)
-            self._highs = {k: h for k, h in self._highs.items() if k[1] >= cutoff}
-        if observed is not None:
-            code = next(k for k, c in self._cities.items() if c is city)
-            self._cities[code] = CityForecast(city.series_ticker, city.name, city.tz, observed=dict(observed))
-
-    def _city_inputs(self) -> list[CityForecast]:
-        out = []
-        for city in self._cities.values():
-            highs = tuple(h for (series, _), h in sorted(self._highs.items()) if series == city.series_ticker)
-            out.append(CityForecast(city.series_ticker, city.name, city.tz, highs, city.observed))
-        return out
