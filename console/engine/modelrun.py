@@ -131,7 +131,7 @@ class ModelRunner:
             else:
                 await data.read_files_and_nws(errors, self._pool)
             await self._read_markets(errors)
-            now = self.now_ms()
+            now = await self._model_now()
             inputs = ModelInputs(self._markets, data.polls, data.approval, tuple(data.city_inputs()), data.cpi,
                                  self.settings, dict(self._decided))
             loop = asyncio.get_running_loop()
@@ -150,13 +150,24 @@ class ModelRunner:
                              errors=(*errors, f"models: round failed ({type(exc).__name__}: {exc}); retrying"))
             self.post(msg)
             return msg
-        msg = FairValues(out.values, now, out.election, self.source, (*errors, *out.errors))
+        msg = FairValues(out.values, self.now_ms(), out.election, self.source, (*errors, *out.errors))
         self.rounds += 1
         self.last = msg
         self.post(msg)
         self._pending = tuple(v.ticker for v in out.values if v.ticker not in self._asked)
         self._flush_watch()
         return msg
+
+    async def _model_now(self) -> int:
+        """The time the models reason in: the built-in exchange's own clock (it may run faster than the
+        wall, `[sim] speed`), read from the venue; the desk's clock for a real venue."""
+        rest = self.rest()
+        if self.venue_name == "sim" and rest is not None:
+            try:
+                return int((await rest.get_user_data_timestamp()).as_of_time.timestamp() * 1000)
+            except Exception as exc:  # noqa: BLE001 - the desk's clock is the fallback
+                log.info("models: the exchange's clock could not be read (%s); using the desk's", exc)
+        return self.now_ms()
 
     def _flush_watch(self) -> None:
         """Ask the desk to watch the priced markets it was not asked for yet (False from `watch`: not yet)."""

@@ -21,6 +21,7 @@ from console.engine.runtime import build_engine
 NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 EXPIRY = dt.datetime(2026, 12, 14, 15, 0, tzinfo=dt.UTC)
+SIM_NOW = NOW + dt.timedelta(hours=30)  # the built-in exchange's clock may run ahead of the desk's ([sim] speed)
 
 
 def market(ticker: str, event: str, **strikes: Any) -> SimpleNamespace:
@@ -51,6 +52,9 @@ class FakeRest:
         self.fail = False
         self.closed: list[SimpleNamespace] = []  # events whose markets are no longer open
         self.asked: list[tuple[str, str | None]] = []
+
+    async def get_user_data_timestamp(self) -> SimpleNamespace:
+        return SimpleNamespace(as_of_time=SIM_NOW)
 
     async def iter_events(self, *, status: str = "open", series_ticker: str | None = None, **_: Any):
         self.asked.append((status, series_ticker))
@@ -145,6 +149,9 @@ async def test_a_round_prices_every_kind_and_asks_the_desk_to_watch_them():
     assert ga["KXSENATEGA-26-D"] > 0.5 and sum(ga.values()) == pytest.approx(1.0)
     assert msg.election is not None and msg.election.markets["CONTROLS-2026-D"].chamber
     assert watched == [tuple(v.ticker for v in msg.values)]
+    # the models reason in the exchange's time (CPI release 2026-11-26 13:30 UTC: 2.7 days on)
+    assert {v.as_of_ms for v in msg.values} == {int(SIM_NOW.timestamp() * 1000)} and msg.ts_ms == NOW_MS
+    assert "2.7 days to release" in next(v.detail for v in msg.values if v.model == "cpi")
     await r.refresh()
     assert len(watched) == 1  # asked once per market
 
