@@ -120,6 +120,11 @@ class EdgeDeskApp(App):
         if line is None:
             return
         self.alert_book.add(line)
+        if line.kind == "arb" and line.level != "info":
+            # an arb strategy's Kalshi leg filled: the operator must place the Polymarket leg by hand, so
+            # the instruction stays on screen until dismissed or a minute has passed (and in Alerts)
+            self.notify(line.text, title="Place the Polymarket leg", severity="warning", timeout=60)
+            return
         # a market the operator asked to watch that the venue does not know comes back as a "market" alert
         if line.level == "error" or line.kind in ("flatten", "proposal", "market") and line.level != "info":
             self.notify(line.text, severity="error" if line.level == "error" else "warning")

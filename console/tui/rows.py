@@ -8,10 +8,10 @@ text or `(text, theme_variable)` pairs; the widgets turn them into styled cells.
 from __future__ import annotations
 
 from console.domain.side import Side
-from console.engine.control import DeskSnapshot, MarketRow
+from console.engine.control import ArbRow, DeskSnapshot, EdgeRow, MarketRow
 from console.tui import format as fmt
+from console.tui.widgets.cursor_table import MUTED
 from console.tui.widgets.keyed_table import Col, RowSpec
-from console.tui.widgets.linetable import Cell, Column
 
 MARKET_COLS = (
     Col("health", "", 1), Col("ticker", "market", 20), Col("venue", "ven", 4), Col("last", "last", 6, "right"),
@@ -25,8 +25,8 @@ POSITION_COLS = (
     Col("resolves", "resolves", 7),
 )
 ARB_COLS = (
-    Col("pair", "pair", 30), Col("direction", "direction", 20), Col("net", "net", 6, "right"),
-    Col("size", "size", 7, "right"), Col("annual", "annual", 7, "right"), Col("verified", "ok", 3),
+    Col("pair", "Kalshi / Polymarket", 30), Col("direction", "Kalshi", 9), Col("net", "net", 6, "right"),
+    Col("size", "size", 7, "right"), Col("annual", "annual", 7, "right"), Col("verified", "verif.", 6),
 )
 ORDER_COLS = (
     Col("ticker", "market", 18), Col("side", "side", 7), Col("price", "price", 6, "right"),
@@ -38,9 +38,12 @@ PROPOSAL_COLS = (
     Col("price", "price", 6, "right"), Col("count", "qty", 5, "right"), Col("edge", "edge", 6, "right"),
     Col("strategy", "strategy", 8), Col("reason", "reason", 30),
 )
-EDGE_COLS = (
-    Column("market", 20), Column("model", 8), Column("p %", 5, "right"), Column("bid", 5, "right"),
-    Column("ask", 5, "right"), Column("edge", 6, "right"), Column("size", 5, "right"), Column("signal", 0),
+EDGE_COLS = (  # one space between columns; narrow panes drop the model and then bid/ask (the details
+    # line under the table still names them), so the side, the edge and the reason always fit
+    Col("ticker", "market", 18), Col("model", "model", 8, hide_below=86), Col("prob", "p %", 5, "right"),
+    Col("bid", "bid", 5, "right", hide_below=76), Col("ask", "ask", 5, "right", hide_below=76),
+    Col("side", "side", 7), Col("edge", "edge", 6, "right"), Col("size", "size", 5, "right"),
+    Col("signal", "signal / why not", 0),
 )
 
 
@@ -52,9 +55,14 @@ def _side_cell(side: Side) -> tuple[str, str]:
 
 
 def _edge_cell(edge: float | None) -> tuple[str, str] | str:
-    if edge is None:
+    """A signed edge coloured by its sign (`$edge-pos` / `$edge-neg`: blue/orange in the colour-blind
+    theme); the sign is in the text too, so it reads without colour."""
+    if edge is None or edge != edge:  # None or NaN: no number to show
         return "-"
-    return (fmt.pct(edge, signed=True), "edge-pos" if edge > 0 else "edge-neg")
+    text = fmt.pct(edge, signed=True)
+    if text in ("+0.0%", "-0.0%"):
+        return "0.0%"
+    return (text, "edge-pos" if edge > 0 else "edge-neg")
 
 
 def market_matches(row: MarketRow, query: str) -> bool:
@@ -116,14 +124,55 @@ def _days_left(resolves_ms: int, now_ms: int) -> str:
     return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h"
 
 
+ARB_DIRECTIONS = {"kalshi_yes": ("BUY YES", "bid"), "kalshi_no": ("BUY NO", "ask")}
+
+
+def arb_key(a: ArbRow) -> str:
+    return f"{a.kalshi_ticker}|{a.polymarket_token}|{a.direction}"
+
+
+def short_token(token: str, width: int = 14) -> str:
+    """Polymarket token ids are 70-odd digits: keep the head and tail, which is how people compare them."""
+    return token if len(token) <= width else f"{token[:6]}…{token[-(width - 7):]}"
+
+
+def _annual_cell(a: ArbRow) -> str:
+    # the engine publishes the annualized return in percent (console.domain.arb: annualized_pct)
+    if not a.executable_count:
+        return "-"
+    if a.annualized_return == float("inf") or a.annualized_return >= 10_000:
+        return ">9999%"
+    return f"{a.annualized_return:.1f}%"
+
+
 def arb_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
+    """Arb rows keyed by pair and direction, the best net edge after both venues' fees first."""
     rows: dict[str, RowSpec] = {}
-    for a in sorted(snap.arbs, key=lambda a: -a.net_edge):
-        key = f"{a.kalshi_ticker}|{a.polymarket_token}|{a.direction}"
-        verified = ("yes", "risk-ok") if a.verified else ("no", "risk-warn")
-        rows[key] = (f"{a.kalshi_ticker} / {a.polymarket_token}", a.direction, _edge_cell(a.net_edge),
-                     fmt.count(a.executable_count), fmt.pct(a.annualized_return), verified)
+    for a in sorted(snap.arbs, key=lambda a: (-a.net_edge, a.kalshi_ticker, a.polymarket_token, a.direction)):
+        direction = ARB_DIRECTIONS.get(a.direction, (a.direction, None))
+        verified = ("yes", "risk-ok") if a.verified else ("NO", "risk-warn")
+        pair = f"{a.kalshi_ticker} / {short_token(a.polymarket_token)}"
+        rows[arb_key(a)] = (pair, direction if direction[1] else direction[0], _edge_cell(a.net_edge),
+                            fmt.count(a.executable_count) if a.executable_count else "-", _annual_cell(a), verified)
     return rows
+
+
+def arb_details(snap: DeskSnapshot, key: str | None) -> str:
+    """Content markup for the line under the arb table: what to do on each venue (the engine's
+    instruction), or why the pair is not tradeable; an unverified pair says so first."""
+    row = next((a for a in snap.arbs if arb_key(a) == key), None)
+    if row is None:
+        return "[$text-muted]no arbitrage pairs[/]" if not snap.arbs else ""
+    parts = []
+    if not row.verified:
+        parts.append("[b $risk-warn]UNVERIFIED pair[/] [$risk-warn](check both settle alike)[/]")
+    parts.append(_esc(row.notes) if row.notes else
+                 f"[$text-muted]{_esc(row.kalshi_ticker)} / {_esc(row.polymarket_token)}: no instruction[/]")
+    return " ".join(parts)
+
+
+def _esc(text: str) -> str:
+    return text.replace("[", r"\[")
 
 
 def order_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
@@ -145,14 +194,38 @@ def proposal_rows(snap: DeskSnapshot, now_ms: int, strategy: str | None = None) 
     return rows
 
 
-def edge_rows(snap: DeskSnapshot) -> list[tuple[Cell, ...]]:
-    rows = []
-    for e in sorted(snap.edges, key=lambda e: -e.edge_after_fees):
-        edge_cls = "cell--pos" if e.edge_after_fees > 0 else "cell--neg"
-        trade = e.side is not None and e.suggested_count > 0
-        rows.append(((e.ticker, None), (e.model, "cell--muted"), (f"{e.model_prob * 100:.1f}", None),
-                     (fmt.price(e.yes_bid), "cell--bid"), (fmt.price(e.yes_ask), "cell--ask"),
-                     (fmt.pct(e.edge_after_fees, signed=True), edge_cls),
-                     (fmt.count(e.suggested_count) if trade else "-", None),
-                     (e.signal, edge_cls if trade else "cell--muted")))
+def edge_key(e: EdgeRow) -> str:
+    return f"{e.ticker}|{e.model}"
+
+
+def _traded(e: EdgeRow) -> bool:
+    return e.side is not None and e.suggested_count > 0
+
+
+def edge_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
+    """Model edges keyed by market and model, the best edge after fees first (ties by ticker, so equal
+    edges do not swap places between snapshots). The side is explicit; an untraded market shows why."""
+    rows: dict[str, RowSpec] = {}
+    for e in sorted(snap.edges, key=lambda e: (-e.edge_after_fees, e.ticker, e.model)):
+        side = _side_cell(e.side) if e.side is not None else "-"
+        signal = (e.signal, "edge-pos" if e.edge_after_fees > 0 else "edge-neg") if _traded(e) else \
+            (e.signal or "no trade", MUTED)
+        rows[edge_key(e)] = (e.ticker, (e.model, MUTED), f"{e.model_prob * 100:.1f}",
+                             (fmt.price(e.yes_bid), "bid"), (fmt.price(e.yes_ask), "ask"), side,
+                             _edge_cell(e.edge_after_fees),
+                             fmt.count(e.suggested_count) if _traded(e) else "-", signal)
     return rows
+
+
+def edge_details(snap: DeskSnapshot, key: str | None) -> str:
+    """Content markup for the line under the edges table: the selected row in words, verdict first (the
+    line is cut at the pane's edge)."""
+    e = next((e for e in snap.edges if edge_key(e) == key), None)
+    if e is None:
+        return ""
+    side = fmt.side_label(e.side) if e.side is not None else "no side"
+    verdict = (f"[b]{side} {fmt.count(e.suggested_count)}[/]" if _traded(e)
+               else f"no trade ({_esc(e.signal or 'no reason given')}):")
+    edge = fmt.pct(e.edge_after_fees, signed=True) + " after fees"
+    return (f"{verdict} {_esc(e.ticker)}: {edge if _traded(e) else f'{side} {edge}'}; "
+            f"{_esc(e.model)} p={e.model_prob * 100:.1f}% vs YES bid/ask {fmt.price(e.yes_bid)}/{fmt.price(e.yes_ask)}")

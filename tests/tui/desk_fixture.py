@@ -50,9 +50,15 @@ def desk_snapshot(version: int = 1) -> DeskSnapshot:
         EdgeRow("KXGOVCA-26", "fundament.", 0.884, 8600, 8800, None, 0.004, 0, "below_min_edge"),
         EdgeRow("KXHOUSE-26-R", "ensemble", 0.388, 3900, 4100, None, -0.012, 0, "no_edge"),
     )
-    arbs = (
-        ArbRow("KXSENATE-26-D", "PM-SENATE-26-D", "buy K YES/sell PM", 0.021, 12000, 0.094, True),
-        ArbRow("KXHOUSE-26-R", "PM-HOUSE-26-R", "buy K YES/sell PM", 0.008, 4000, 0.031, False, "wording differs"),
+    arbs = (  # as the engine publishes them (console/engine/arbs.py): net edge in dollars per contract,
+        # the annualized return in percent, the instruction for both legs in `notes`
+        ArbRow("KXSENATE-26-D", "PM-SENATE-26-D", "kalshi_yes", 0.021, 12000, 9.4, True,
+               "Kalshi: buy 120 YES at <= 0.46; Polymarket: buy 120 'No' at <= 0.51; profit $2.52 on $117.48 "
+               "locked 370 days"),
+        ArbRow("KXHOUSE-26-R", "PM-HOUSE-26-R", "kalshi_no", 0.008, 4000, 3.1, False,
+               "Kalshi: buy 40 NO at <= 0.61; Polymarket: buy 40 'Yes' at <= 0.36; profit $0.32 on $38.80 locked "
+               "370 days; notes: wording differs"),
+        ArbRow("KXSENATE-26-D", "PM-SENATE-26-D", "kalshi_no", -0.034, 0, 0.0, True, "no edge after fees"),
     )
     orders = (
         OrderRow("ed-m-0001", "KXSENATE-26-D", Side.BID, 4300, 0, 2500, "resting", "manual"),

@@ -25,17 +25,17 @@ from console.tui.widgets.alertlog import AlertLog
 from console.tui.widgets.footer import DeskFooter
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
-from console.tui.widgets.linetable import LineTable
 from console.tui.widgets.markets import MarketsPane
 from console.tui.widgets.risk import RiskPane
 from console.tui.widgets.status import StatusLine
+from console.tui.widgets.table_pane import TablePane
 
 #: compact-layout tabs: (tab id, label, panes shown, the widget to focus)
 TABS = (
     ("markets", "Markets", ("markets-pane",), "#markets"),
     ("book", "Book", ("book-pane",), None),
-    ("edges", "Edges", ("edges-pane",), None),
-    ("arb", "Arb", ("arb-pane",), "#arb-pane"),
+    ("edges", "Edges", ("edges-pane",), "#edges-pane-table"),
+    ("arb", "Arb", ("arb-pane",), "#arb-pane-table"),
     ("positions", "Positions", ("positions-pane",), "#positions-pane"),
     ("risk", "Risk", ("risk-pane",), None),
     ("orders", "Orders", ("proposals-pane", "orders-pane"), "#proposals-pane"),
@@ -84,10 +84,12 @@ class DeskScreen(Screen):
             yield MarketsPane(id="markets-pane", classes="pane")
             yield OrderBookLadder(id="book-pane", classes="pane")
             yield RiskPane(id="risk-pane", classes="pane")
-            yield LineTable(rows.EDGE_COLS, empty="no model edges yet", id="edges-pane", classes="pane")
+            yield TablePane(rows.EDGE_COLS, lambda key: rows.edge_details(self.snap, key), empty="no model edges yet",
+                            id="edges-pane", classes="pane")
             yield KeyedTable(rows.POSITION_COLS, id="positions-pane", classes="pane")
             yield KeyedTable(rows.PROPOSAL_COLS, ordered=True, id="proposals-pane", classes="pane")
-            yield KeyedTable(rows.ARB_COLS, ordered=True, id="arb-pane", classes="pane")
+            yield TablePane(rows.ARB_COLS, lambda key: rows.arb_details(self.snap, key), empty="no arbitrage pairs",
+                            detail_lines=3, id="arb-pane", classes="pane")
             yield KeyedTable(rows.ORDER_COLS, id="orders-pane", classes="pane")
             yield AlertLog(self.app.alert_book, id="alerts-pane", classes="pane")
         yield DeskFooter(compact=True)
@@ -119,7 +121,7 @@ class DeskScreen(Screen):
             self.query_one(AlertLog).sync()
             if changed:
                 self.query_one(OrderBookLadder).show(snap.books.get(self.selected_ticker or ""))
-                self.query_one("#edges-pane", LineTable).set_rows(rows.edge_rows(snap))
+                self.query_one("#edges-pane", TablePane).sync(rows.edge_rows(snap))
                 self.query_one(RiskPane).show(snap)
             if tables_due:
                 self._last_table_s = tick_s
@@ -135,7 +137,7 @@ class DeskScreen(Screen):
                 self._awaited = None
         self.query_one("#positions-pane", KeyedTable).sync(rows.position_rows(snap, now_ms))
         self.query_one("#proposals-pane", KeyedTable).sync(rows.proposal_rows(snap, now_ms, self.strategy_filter))
-        self.query_one("#arb-pane", KeyedTable).sync(rows.arb_rows(snap))
+        self.query_one("#arb-pane", TablePane).sync(rows.arb_rows(snap))
         self.query_one("#orders-pane", KeyedTable).sync(rows.order_rows(snap))
 
     def on_markets_pane_selected(self, message: MarketsPane.Selected) -> None:

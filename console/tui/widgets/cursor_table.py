@@ -9,7 +9,7 @@ repaints three lines.
 
 Rows are keyed (ticker, pair, ...) and shown in the order given; the cursor stays on its key when rows
 are re-sorted, come or go (no jump, no flicker). Cells are plain strings or `(text, theme_variable)`
-pairs, so colours stay theme variables (`$bid`, `$edge-neg`, ...); a theme change repaints. Keys: up,
+pairs, so colours stay theme variables (`$bid`, `$edge-neg`, `MUTED`, ...); a theme change repaints. Keys: up,
 down, page up/down, home, end; a click selects a row. `Highlighted(key)` is posted when the row under
 the cursor changes, by key or by a sync.
 """
@@ -31,6 +31,9 @@ from textual.widget import Widget
 
 from console.tui.widgets.keyed_table import CellSpec, Col, RowSpec
 
+#: the cell colour for secondary text (a reason, a model name): the theme's `$text-muted`
+MUTED = "text-muted"
+
 
 class CursorTable(Widget, can_focus=True):
     """Header line plus keyed rows; `sync(rows)` repaints the rows that changed."""
@@ -43,7 +46,7 @@ class CursorTable(Widget, can_focus=True):
         Binding("home", "edge(0)", "First", show=False),
         Binding("end", "edge(1)", "Last", show=False),
     ]
-    COMPONENT_CLASSES = {"cursor-table--header", "cursor-table--cursor", "cursor-table--empty"}
+    COMPONENT_CLASSES = {"cursor-table--header", "cursor-table--cursor", "cursor-table--empty", "cursor-table--muted"}
     DEFAULT_CSS = """
     CursorTable { height: 1fr; background: $surface; color: $foreground; }
     CursorTable > .cursor-table--header { text-style: bold; background: $panel; color: $foreground; }
@@ -56,6 +59,7 @@ class CursorTable(Widget, can_focus=True):
         background: $block-cursor-background; color: $block-cursor-foreground; text-style: $block-cursor-text-style;
     }
     CursorTable > .cursor-table--empty { color: $text-muted; }
+    CursorTable > .cursor-table--muted { color: $text-muted; }
     """
 
     @dataclass
@@ -69,11 +73,12 @@ class CursorTable(Widget, can_focus=True):
         def control(self) -> CursorTable:
             return self.table
 
-    def __init__(self, columns: Sequence[Col], *, empty: str = "", id: str | None = None,
+    def __init__(self, columns: Sequence[Col], *, empty: str = "", gap: int = 2, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.spec = tuple(columns)
         self.empty = empty
+        self.gap = gap  # spaces between columns (2 looks like a DataTable; 1 fits more at 80 columns)
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
         self._rows: dict[str, RowSpec] = {}
@@ -227,13 +232,19 @@ class CursorTable(Widget, can_focus=True):
     # --- drawing ----------------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(col.width + 2 for col in self.spec)  # one space of padding each side, like DataTable
-        flex = max(1, width - fixed - 2)
-        return [col.width or flex for col in self.spec]
+        """Cells per column at this width; a column with `hide_below` above the width gets 0 (not drawn)."""
+        shown = [not col.hide_below or width >= col.hide_below for col in self.spec]
+        count = sum(shown)
+        fixed = sum(col.width for col, on in zip(self.spec, shown, strict=True) if on) + self.gap * (count - 1) + 2
+        flex = max(1, width - fixed)
+        return [(col.width or flex) if on else 0 for col, on in zip(self.spec, shown, strict=True)]
 
     def _var_style(self, var: str) -> Style:
         style = self._var_styles.get(var)
-        if style is None:
+        if style is None and var == MUTED:
+            # `$text-muted` is a blend ("auto 60%"), not a colour: the CSS resolves it per theme
+            style = self._var_styles[var] = self.get_component_rich_style("cursor-table--muted")
+        elif style is None:
             value = self.app.theme_variables.get(var) or self.app.get_theme_variable_defaults().get(var, "")
             try:
                 style = Style(color=Color.parse(value).rich_color)
@@ -243,8 +254,11 @@ class CursorTable(Widget, can_focus=True):
         return style
 
     def _line(self, cells: Sequence[CellSpec], width: int, base: Style, over: Style | None) -> Strip:
-        segments = []
+        segments = [Segment(" ", base + over if over is not None else base)]
+        pad = " " * self.gap
         for cell, col, col_width in zip(cells, self.spec, self._widths(width), strict=False):
+            if not col_width:
+                continue
             text, var = (cell, None) if isinstance(cell, str) else cell
             if len(text) > col_width:
                 text = text[:col_width - 1] + "…" if col_width > 1 else text[:col_width]
@@ -252,7 +266,7 @@ class CursorTable(Widget, can_focus=True):
             style = base + self._var_style(var) if var else base
             if over is not None:
                 style = style + over
-            segments.append(Segment(f" {text} ", style))
+            segments.append(Segment(text + pad, style))
         return Strip(segments).adjust_cell_length(width, base + over if over is not None else base)
 
     def render_line(self, y: int) -> Strip:

@@ -28,8 +28,9 @@ RowSpec = tuple[CellSpec, ...]
 class Col:
     key: str
     title: str
-    width: int
+    width: int  # cells; 0 = the rest of the line (CursorTable)
     align: str = "left"
+    hide_below: int = 0  # CursorTable: drop this column when the table is narrower than this
 
 
 class KeyedTable(DataTable):
