@@ -7,6 +7,8 @@ text or `(text, theme_variable)` pairs; the widgets turn them into styled cells.
 
 from __future__ import annotations
 
+import math
+
 from console.domain.side import Side
 from console.engine.control import ArbRow, DeskSnapshot, EdgeRow, MarketRow
 from console.tui import format as fmt
@@ -57,7 +59,7 @@ def _side_cell(side: Side) -> tuple[str, str]:
 def _edge_cell(edge: float | None) -> tuple[str, str] | str:
     """A signed edge coloured by its sign (`$edge-pos` / `$edge-neg`: blue/orange in the colour-blind
     theme); the sign is in the text too, so it reads without colour."""
-    if edge is None or edge != edge:  # None or NaN: no number to show
+    if edge is None or math.isnan(edge):  # no number to show
         return "-"
     text = fmt.pct(edge, signed=True)
     if text in ("+0.0%", "-0.0%"):
