@@ -209,6 +209,13 @@ def test_maker_fees_push_quotes_out_and_can_make_a_side_disappear():
     assert dear_ask.count == 1000
 
 
+def test_only_the_configured_categories_are_quoted():
+    weather_only = mm(categories=("weather",))
+    bid, ask = sides(weather_only.evaluate(view()))  # the view's fair value is category "test"
+    assert bid.count == ask.count == 0 and "category 'test' is not among weather" in bid.reason
+    assert [i.count for i in mm(categories=("weather", "test")).evaluate(view())] == [1000, 1000]
+
+
 def test_calibration_shrink_scales_the_size():
     bid, ask = sides(mm().evaluate(view(context=FakeContext(shrinks={"ensemble": 0.5}))))
     assert bid.count == ask.count == 500

@@ -115,6 +115,7 @@ class MarketMaker:
     max_fair_age_ms: int = 0  # 0 = any age
     pull_before_close_s: int = 0
     blackouts: str = ""  # "START/END,..." scheduled releases (Unix seconds or ISO-8601 UTC)
+    categories: tuple[str, ...] = ()  # only markets of these FairValue categories (empty: every one)
     max_fair_gap: int = 1_500  # pips between fair and the book's mid past which the market is not quoted (0: any)
     count_step: int = 100  # whole contracts
     max_spread: int = 2_000  # guard: a wider book (pips) is not quoted
@@ -132,6 +133,7 @@ class MarketMaker:
             raise StrategyConfigError(f"{where} half_spread and requote_threshold must be >= 0 and "
                                       "max_half_spread >= half_spread (pips)")
         self._windows = parse_windows(self.blackouts, where)
+        self.categories = tuple(self.categories)
         self._limits = guard.GuardLimits(self.max_spread, self.min_shrink, self.cooling_off_s)
 
     # --- memory: recent mids ----------------------------------------------------------------------
@@ -156,6 +158,8 @@ class MarketMaker:
             return f"{verdict.reason.value.replace('_', ' ')}: {verdict.message}"
         if fair is None:
             return "no model value for this market"
+        if self.categories and fair.category not in self.categories:
+            return f"category {fair.category!r} is not among {', '.join(self.categories)}"
         if meta is None:
             return "no market details (grid, fees) yet"
         if self.max_fair_age_ms and view.now_ms - fair.as_of_ms > self.max_fair_age_ms:
