@@ -186,6 +186,8 @@ class EdgeDeskApp(App):
         yield SystemCommand("Cancel selected order", "cancel the order under the cursor (c)", desk.action_cancel_order)
         yield SystemCommand("Cancel all orders", "bot and manual (C)", desk.action_cancel_all)
         yield SystemCommand("Search markets", "filter the watchlist (/)", desk.action_search)
+        yield SystemCommand("Watch markets", "add markets to the watchlist by ticker (w)", desk.action_watch)
+        yield SystemCommand("Remove market", "take the selected market off the watchlist (x)", desk.action_unwatch)
         yield SystemCommand("Toggle YES/NO book view", "the ladder's scale (v)", desk.action_toggle_no_view)
         yield SystemCommand("Cycle theme", "dark, light, ansi, colorblind (t)", self.action_cycle_theme)
         yield SystemCommand("Help", "every key (?)", self.action_help)

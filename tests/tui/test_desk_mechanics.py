@@ -11,10 +11,11 @@ from fake_engine import fill_event
 from tui_helpers import config_with, fake_desk, screen_text, settle, until
 
 from console.domain.side import Side
-from console.engine.control import Approve, CheckOrder, Flatten, Mode, PlaceOrder, Reject, SetAuto
+from console.engine.control import Approve, CheckOrder, Flatten, Mode, PlaceOrder, Reject, SetAuto, Watch
 from console.tui.screens.desk import DeskScreen
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.ticket import OrderTicket
+from console.tui.screens.watch import WatchPrompt
 from console.tui.widgets.cursor_table import CursorTable
 from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
@@ -275,3 +276,17 @@ async def test_wide_footer_lists_every_key_and_the_palette():
         footer = screen_text(app).splitlines()[-1]
         for label in (*ESSENTIAL_LABELS, "a Auto", "w Watch", "x Remove", "q Quit", "^p palette"):
             assert label in footer, label
+
+
+async def test_palette_opens_the_watch_prompt_and_sends_watch():
+    async with fake_desk() as (app, pilot, engine):
+        await pilot.press("ctrl+p")
+        await settle(pilot, 0.2)
+        await pilot.press(*"watch markets")
+        await settle(pilot, 0.4)
+        await pilot.press("enter")
+        assert await until(pilot, lambda: isinstance(app.screen, WatchPrompt))
+        await pilot.press(*"kxnew-1, KXSENATE-26-D", "enter")
+        assert await until(pilot, lambda: engine.seen(Watch))
+        assert engine.seen(Watch) == [Watch(("KXNEW-1",))]  # only what the desk does not watch yet
+        assert isinstance(app.screen, DeskScreen)
