@@ -280,3 +280,12 @@ def test_built_from_config_tables_with_typed_values():
     assert [i.count for i in built[0].evaluate(view(now_ms=T0 + 1000))] == [0, 0]  # inside the blackout
     with pytest.raises(StrategyConfigError, match=r"min_edge = 0.01: must be an integer"):
         build_strategies({"mm": {"kind": "market_maker", "min_edge": 0.01}})
+
+
+def test_a_busy_book_does_not_shorten_the_volatility_window():
+    s = mm(vol_multiplier=0.5, vol_window_ms=60_000)
+    s.evaluate(view(bids=((5300, 2000),), asks=((5500, 2000),), now_ms=T0))  # mid 54c ...
+    for k in range(1, 5_000):  # ... then 5,000 unchanged views in the next 50 s (100 a second)
+        s.evaluate(view(now_ms=T0 + 10 * k))
+    bid, _ = sides(s.evaluate(view(now_ms=T0 + 50_000)))
+    assert "mid range 4.00c in 60 s" in bid.reason and bid.price == 4600

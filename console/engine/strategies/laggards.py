@@ -9,8 +9,8 @@ P(control) equal the control market's mid, applied to the race
 To trade the lag rather than a standing disagreement with the model:
 
 - the control move must be recent and material: the control mid now differs by at least
-  `min_control_move` pips from its mid `move_window_ms` ago (the oldest mid this strategy saw in that
-  window; with no history yet there is no move);
+  `min_control_move` pips from its mid `move_window_ms` ago (as this strategy saw it; with no history
+  yet there is no move);
 - the race is only traded in the direction the control move implies, and its target is the more
   conservative of the model's conditional value and the race's own mid before the move carried forward
   by the move the model implies for it (the same change of the probit, i.e. the same margin shift);
@@ -31,7 +31,6 @@ markets, keyed by `view.now_ms`.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -47,10 +46,12 @@ from console.domain.units import PRICE_MAX
 from console.engine.fair import ElectionState
 from console.engine.strategies import guard
 from console.engine.strategies.base import Intent, MarketView, StrategyConfigError
-from console.engine.strategies.market_maker import edge_after_fee, fee_per_contract
+from console.engine.strategies.market_maker import (
+    MidTrail,
+    edge_after_fee,
+    fee_per_contract,
+)
 from console.models.normal import norm_cdf, norm_ppf
-
-_MAX_SAMPLES = 2_000
 
 
 def _mid_x2(book) -> int | None:
@@ -85,7 +86,7 @@ class Laggards:
     min_shrink: float = 0.3  # guard
     cooling_off_s: float = 900.0  # guard
     _limits: guard.GuardLimits = field(default=guard.GuardLimits(), init=False, repr=False)
-    _mids: dict[str, deque[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
+    _mids: dict[str, MidTrail] = field(default_factory=dict, init=False, repr=False)
     _last_ms: dict[tuple[str, Side], int] = field(default_factory=dict, init=False, repr=False)
     _scenarios: tuple[ElectionState, JointScenarios] | None = field(default=None, init=False, repr=False)
     #: (election, {(chamber, P(control) in pips): race probabilities}): one root solve (~5 ms) per control price
@@ -101,16 +102,10 @@ class Laggards:
 
     # --- memory -----------------------------------------------------------------------------------
     def _remember(self, ticker: str, now_ms: int, mid_x2: int) -> int:
-        """Record a mid; return the oldest mid (x2) seen within the window (the 'before' level)."""
-        mids = self._mids.setdefault(ticker, deque())
-        if mids and now_ms < mids[-1][0]:
-            mids.clear()  # time went back: a replay restarted
-        if mids and mids[-1][0] == now_ms:
-            mids.pop()
-        mids.append((now_ms, mid_x2))
-        while len(mids) > 1 and (mids[0][0] < now_ms - self.move_window_ms or len(mids) > _MAX_SAMPLES):
-            mids.popleft()
-        return mids[0][1]
+        """Record a mid; return the mid (x2) `move_window_ms` ago (the first one seen, when that is later)."""
+        trail = self._mids.setdefault(ticker, MidTrail())
+        trail.add(now_ms, mid_x2, self.move_window_ms)
+        return trail.at_start()
 
     def _given_control(self, election: ElectionState, chamber: str, dem_control_x2: int) -> dict[str, float]:
         """Every race's P(D wins) if P(D controls `chamber`) is the mid `dem_control_x2` / 2 (cached per refresh)."""

@@ -40,7 +40,39 @@ from console.domain.units import PRICE_MAX
 from console.engine.strategies import guard
 from console.engine.strategies.base import Intent, MarketView, StrategyConfigError
 
-_MAX_SAMPLES = 2_000  # mids kept per market at most (a window of views every 250 ms is ~240 per minute)
+_MAX_POINTS = 4_096  # mid changes kept per market at most, whatever the window
+
+
+class MidTrail:
+    """One market's mid (x2, YES pips) as the views showed it, kept as change points over a time window.
+
+    Only changes are stored (a market is evaluated on every book change and every 250 ms: storing every
+    view would make memory, and any cap on it, depend on how busy the book is), plus the last change at
+    or before the window's start, which is the mid the window started with. Times are the kernel's.
+    """
+
+    __slots__ = ("points",)
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[int, int]] = deque()
+
+    def add(self, now_ms: int, mid_x2: int, window_ms: int) -> None:
+        points = self.points
+        if points and now_ms < points[-1][0]:
+            points.clear()  # time went back (a replay restarted): these mids belong to another run
+        if not points or points[-1][1] != mid_x2:
+            points.append((now_ms, mid_x2))
+        start = now_ms - window_ms
+        while len(points) > 1 and (points[1][0] <= start or len(points) > _MAX_POINTS):
+            points.popleft()
+
+    def at_start(self) -> int:
+        """The mid when the window started (or the first one seen, when the trail is younger)."""
+        return self.points[0][1]
+
+    def range_x2(self) -> int:
+        values = [m for _, m in self.points]
+        return max(values) - min(values)
 
 
 def fee_per_contract(fees: KalshiFees, cost_pips: int, ref_count: int, *, maker: bool) -> float:
@@ -122,7 +154,7 @@ class MarketMaker:
     min_shrink: float = 0.3  # guard
     cooling_off_s: float = 900.0  # guard
     _limits: guard.GuardLimits = field(default=guard.GuardLimits(), init=False, repr=False)
-    _mids: dict[str, deque[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
+    _mids: dict[str, MidTrail] = field(default_factory=dict, init=False, repr=False)
     _windows: tuple[tuple[int, int], ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,16 +171,9 @@ class MarketMaker:
     # --- memory: recent mids ----------------------------------------------------------------------
     def _remember_mid(self, ticker: str, now_ms: int, mid_x2: int) -> int:
         """Record the mid and return the range of mids (pips) over the window, this one included."""
-        mids = self._mids.setdefault(ticker, deque())
-        if mids and now_ms < mids[-1][0]:
-            mids.clear()  # time went back (a replay restarted): old mids belong to another run
-        if mids and mids[-1][0] == now_ms:
-            mids.pop()
-        mids.append((now_ms, mid_x2))
-        while mids and (mids[0][0] < now_ms - self.vol_window_ms or len(mids) > _MAX_SAMPLES):
-            mids.popleft()
-        values = [m for _, m in mids]
-        return (max(values) - min(values)) // 2
+        trail = self._mids.setdefault(ticker, MidTrail())
+        trail.add(now_ms, mid_x2, self.vol_window_ms)
+        return trail.range_x2() // 2
 
     # --- decisions --------------------------------------------------------------------------------
     def _pull_reason(self, view: MarketView, mid_x2: int | None) -> str | None:
