@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
 from console import cli_book
-from console.evaluate import command as evaluate_command
 from console.config import ConfigError, DeskConfig, load_config
 from console.domain.units import UnitError, parse_money
+from console.evaluate import command as evaluate_command
 from console.sim.faults_rules import PROFILES, profile_help
 
 T = TypeVar("T")

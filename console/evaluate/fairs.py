@@ -15,7 +15,13 @@ from typing import Any
 
 from console.config import DeskConfig
 from console.engine.fair import FairValues
-from console.engine.fair_map import CityForecast, CpiInput, MarketDesc, ModelInputs, compute_fair_values
+from console.engine.fair_map import (
+    CityForecast,
+    CpiInput,
+    MarketDesc,
+    ModelInputs,
+    compute_fair_values,
+)
 from console.engine.modelrun import ModelRunner
 from console.evaluate.published import Published, read_published
 from console.models.sources.nws import DailyHigh

@@ -75,7 +75,7 @@ def equity_change(exchange, account_id: str, start_cash: int, truth: dict[str, f
 def interval(draws: np.ndarray) -> tuple[int, int]:
     """The central 95% of P&L draws (micro-dollars)."""
     lo, hi = np.percentile(draws, [2.5, 97.5])
-    return int(round(lo)), int(round(hi))
+    return round(float(lo)), round(float(hi))
 
 
 def outcome_draws(exchange, account_id: str, start_cash: int, truth: dict[str, float], seed: int) -> np.ndarray:

@@ -28,8 +28,8 @@ def _seeds(seed: int, worlds: int) -> str:
 def _score_table(scores: list[Score]) -> list[str]:
     if not scores:
         return ["  (nothing scored)"]
-    lines = [f"  {'model':<9}{'category':<11}{'n':>6}{'events':>7}{'model':>9}{'market':>9}{'diff':>9}{'s.e.':>8}"
-             f"{'z':>7}{'mid':>6}"]
+    lines = [(f"  {'model':<9}{'category':<11}{'n':>6}{'events':>7}{'model':>9}{'market':>9}{'diff':>9}{'s.e.':>8}"
+              f"{'z':>7}{'mid':>6}")]
     for s in scores:
         se = f"{s.se:.4f}" if s.se != float("inf") else "-"
         z = f"{s.z:+.1f}" if abs(s.z) != float("inf") else "-"
@@ -39,8 +39,8 @@ def _score_table(scores: list[Score]) -> list[str]:
 
 
 def _strategy_rows(results: list[StrategyResult], several: bool) -> list[str]:
-    lines = [f"  {'strategy':<14}{'kind':<14}{'seed' if several else '':>6}{'P&L $':>11}{'95% interval $':>23}{'trades':>8}{'contracts':>11}"
-             f"{'fees $':>9}{'max dd $':>10}  mode"]
+    lines = [(f"  {'strategy':<14}{'kind':<14}{'seed' if several else '':>6}{'P&L $':>11}{'95% interval $':>23}"
+              f"{'trades':>8}{'contracts':>11}{'fees $':>9}{'max dd $':>10}  mode")]
     for r in results:
         lo, hi = r.interval
         seed = ("all" if r.seed is None else str(r.seed)) if several else ""
@@ -53,10 +53,10 @@ def _strategy_rows(results: list[StrategyResult], several: bool) -> list[str]:
 def text_report(ev: Evaluation) -> str:
     p = ev.params
     lines = [
-        f"edgedesk evaluate: {_seeds(p.seed, p.worlds)}, {p.days:g} simulated day(s) from {_when(p.start_ms)}, "
-        f"{p.step_s} s steps, models refreshed every {p.refresh_min} min, scored every {p.checkpoint_min} min",
-        f"wall time {ev.wall_s:.1f} s; {ev.settled_markets} market(s) determined within the run, "
-        f"{ev.open_markets} open at the end",
+        (f"edgedesk evaluate: {_seeds(p.seed, p.worlds)}, {p.days:g} simulated day(s) from {_when(p.start_ms)}, "
+         f"{p.step_s} s steps, models refreshed every {p.refresh_min} min, scored every {p.checkpoint_min} min"),
+        (f"wall time {ev.wall_s:.1f} s; {ev.settled_markets} market(s) determined within the run, "
+         f"{ev.open_markets} open at the end"),
         "",
         "Models vs the market, Brier score (lower is better) on the same markets at the same checkpoints.",
         "Market = the book's mid, or the last trade when a side is empty (column 'mid': share priced by the mid).",
@@ -70,6 +70,8 @@ def text_report(ev: Evaluation) -> str:
         "",
         "In words (against the truth):",
         *[f"  {s.sentence()}." for s in ev.truth_scores if not s.category],
+        *([("  (The election markets of one world share its polling error: pool worlds with --worlds before "
+            "trusting a small election difference.)")] if p.worlds == 1 else []),
         "",
         "Strategies, each in AUTO on its own account. P&L = cash change (trades, fees, settlements) + open",
         "positions valued at the true probability; interval: the open positions' outcomes drawn from the truth.",
@@ -77,6 +79,9 @@ def text_report(ev: Evaluation) -> str:
     ]
     for name, why in ev.skipped.items():
         lines.append(f"  skipped {name}: {why}")
+    for d in ev.desks:
+        if d.runaway_steps:
+            lines.append(f"  note: {d.name} was still acting after {d.runaway_steps} step(s)' turn limit")
     if ev.fair_errors:
         lines += ["", "Model data problems:", *[f"  {e}" for e in ev.fair_errors[:10]]]
     return "\n".join(lines) + "\n"

@@ -61,8 +61,11 @@ class Score:
     def sentence(self) -> str:
         """E.g. "polls beat the market by 0.0061 +- 0.0020 Brier (3.0 s.e.)"."""
         who = self.model + (f" ({self.category})" if self.category else "")
-        if self.n < 2 or not math.isfinite(self.se):
+        if self.n < 2:
             return f"{who}: too few scored predictions ({self.n}) to compare with the market"
+        if not math.isfinite(self.se):
+            return (f"{who}: {self.brier_model:.4f} vs the market's {self.brier_market:.4f} Brier on a single event "
+                    f"({self.n} predictions): no standard error from one event")
         z = abs(self.diff) / self.se if self.se > 0 else math.inf
         verdict = "beats" if self.diff < 0 else "trails"
         sure = "" if z >= 2 else "; not a clear difference (under 2 s.e.)"

@@ -23,7 +23,13 @@ from console.domain.side import Side
 from console.engine import messages as m
 from console.sim.events import BookDelta as SimBookDelta
 from console.sim.events import BookSide, FillHappened, MarketLifecycle, OrderChanged
-from console.sim.model import ExchangeError, MarketStatus, OrderRequest, SelfTradePrevention, TimeInForce
+from console.sim.model import (
+    ExchangeError,
+    MarketStatus,
+    OrderRequest,
+    SelfTradePrevention,
+    TimeInForce,
+)
 from console.venues.events import BookSnapshot
 from console.venues.kalshi import codec_rest as r
 from console.venues.kalshi import codec_ws as w
@@ -71,12 +77,12 @@ class InProcessVenue:
         elif isinstance(event, OrderChanged):
             if event.account_id == self.account_id:
                 self.pending.append(self._user_order(event.order, event.ts_ms))
-        elif isinstance(event, MarketLifecycle) and event.ticker in self.loaded:
-            if event.event_type in ("determined", "settled", "deactivated", "activated"):
-                market = self.exchange.markets[event.ticker]
-                self.pending.append(w.MarketLifecycle(sid=0, msg=w.MarketLifecycleBody(
-                    market_ticker=event.ticker, event_type=event.event_type, result=market.result or None,
-                    settlement_value=market.settlement_value)))
+        elif (isinstance(event, MarketLifecycle) and event.ticker in self.loaded
+              and event.event_type in ("determined", "settled", "deactivated", "activated")):
+            market = self.exchange.markets[event.ticker]
+            self.pending.append(w.MarketLifecycle(sid=0, msg=w.MarketLifecycleBody(
+                market_ticker=event.ticker, event_type=event.event_type, result=market.result or None,
+                settlement_value=market.settlement_value)))
 
     def _on_fill(self, e: FillHappened) -> None:
         side = _SIDE[e.side]
@@ -104,9 +110,10 @@ class InProcessVenue:
         if new:
             self.post(self.markets_loaded(new))
         for ticker in self.loaded:
-            if ticker in self.dirty or now_ms - self.sent_ms.get(ticker, 0) >= SNAPSHOT_EVERY_MS:
-                if ex.markets[ticker].status is MarketStatus.ACTIVE or ticker in self.dirty:
-                    self.post(self.snapshot(ticker, now_ms))
+            changed = ticker in self.dirty
+            quiet = now_ms - self.sent_ms.get(ticker, 0) >= SNAPSHOT_EVERY_MS
+            if changed or (quiet and ex.markets[ticker].status is MarketStatus.ACTIVE):
+                self.post(self.snapshot(ticker, now_ms))
         self.dirty.clear()
         self.flush()
 

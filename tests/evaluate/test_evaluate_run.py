@@ -31,9 +31,9 @@ def test_a_short_run_prints_every_section_and_is_deterministic(short_run) -> Non
     for heading in ("Against the hidden true probability", "Against outcomes", "In words", "Strategies"):
         assert heading in first, f"the report lacks its {heading!r} section:\n{first}"
     for model in ("polls", "weather", "cpi", "control"):
-        assert re.search(rf"^  {model} ", first, re.M), f"no Brier row for {model}:\n{first}"
+        assert re.search(rf"^  {model} ", first, re.MULTILINE), f"no Brier row for {model}:\n{first}"
     for strategy in ("directional", "market_maker", "laggards"):
-        assert re.search(rf"^  {strategy} ", first, re.M), f"no P&L row for {strategy}:\n{first}"
+        assert re.search(rf"^  {strategy} ", first, re.MULTILINE), f"no P&L row for {strategy}:\n{first}"
     again = text_report(evaluate(SHORT, load_config("config.toml")))
     assert _without_wall_time(again) == _without_wall_time(first), "two runs of one seed printed different reports"
 
