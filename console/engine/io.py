@@ -25,7 +25,7 @@ from typing import Any
 
 from console.domain.fees import KalshiFees
 from console.engine import messages as m
-from console.engine.fastlane import FastLane, NotSent, Unclear
+from console.engine.fastlane import DirectLane, FastLane, NotSent, Sent, Unclear
 from console.venues.errors import (
     AuthError,
     NotFound,
@@ -54,6 +54,7 @@ class IoThread:
         self.make_rest = make_rest
         self.fast_orders = fast_orders
         self.fastlane: FastLane | None = None
+        self.direct: DirectLane | None = None  # creates written by the kernel thread itself (plain HTTP)
         self.order_timeout_s = order_timeout_s
         self.make_ws = make_ws
         self.post = post
@@ -88,11 +89,19 @@ class IoThread:
             self._thread.join(timeout_s)
 
     def submit(self, action: object) -> None:
-        """Run an action on the io loop (thread-safe, never blocks)."""
+        """Run an action on the io loop (thread-safe, never blocks). An order create is written on the
+        spot by the calling thread when the direct lane is ready (fastlane.DirectLane); its answer is
+        read on the io loop like any other."""
         loop = self.loop
         if loop is None or loop.is_closed():
             log.warning("io thread not running; dropped %r", action)
             return
+        direct = self.direct
+        if direct is not None and type(action) is m.SendOrder:
+            sent = direct.try_send(action.spec)
+            if sent is not None:
+                loop.call_soon_threadsafe(self._spawn_sent, action, sent)
+                return
         loop.call_soon_threadsafe(self._spawn, action)
 
     def run_background(self, make_coro: Callable[[], Any]) -> None:
@@ -133,6 +142,10 @@ class IoThread:
                 await self.rest.configure_rate_limits()
             if self.fast_orders:
                 self.fastlane = FastLane(self.rest, self.order_timeout_s)
+                direct = DirectLane(self.rest, self.loop, self.order_timeout_s)
+                if direct.usable:
+                    self._keep(direct.run())
+                    self.direct = direct
             if self.make_ws is not None:
                 self.ws = self.make_ws(self.post)
                 await self.ws.start()
@@ -151,6 +164,8 @@ class IoThread:
         await self._close()
 
     async def _close(self) -> None:
+        if self.direct is not None:
+            self.direct.close()
         if self.fastlane is not None:
             await self.fastlane.close()
         if self.ws is not None:
@@ -165,17 +180,25 @@ class IoThread:
         if handler is None:
             log.warning("io: no handler for %r", action)
             return
-        task = asyncio.get_running_loop().create_task(handler(self, action))
+        self._keep(handler(self, action))
+
+    def _keep(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _spawn_sent(self, action: m.SendOrder, written: Sent) -> None:
+        if self.direct is not None:
+            self.direct.refill()  # the next create finds its socket, tokens and signature ready
+        self._keep(self._send(action, written))
+
     # --- orders -----------------------------------------------------------------------------------
-    async def _send(self, action: m.SendOrder) -> None:
+    async def _send(self, action: m.SendOrder, written: Sent | None = None) -> None:
         spec = action.spec
         cid = spec.client_order_id
-        sent = time.time()
+        sent = written.sent_wall_s if written is not None else time.time()
         try:
-            result = await self._create(spec)
+            result = await self._create(spec, written)
         except OrderRejected as exc:
             self._answer(m.OrderAnswer(cid, None, "rejected", exc.code, str(exc), exc.status, sent), True)
         except (RateLimited, AuthError) as exc:  # the venue did not act on any attempt
@@ -190,8 +213,18 @@ class IoThread:
         else:
             self._answer(m.OrderAnswer(cid, result, "accepted", sent_wall_s=sent), True)
 
-    async def _create(self, spec: Any) -> r.CreateOrderResult:
-        """The fast lane first (see fastlane.py); the REST client for everything it does not settle."""
+    async def _create(self, spec: Any, written: Sent | None = None) -> r.CreateOrderResult:
+        """The fast lane first (see fastlane.py); the REST client for everything it does not settle.
+        `written`: the direct lane already wrote this create; only its answer is read here."""
+        if written is not None and self.direct is not None:
+            try:
+                return await self.direct.finish(written)
+            except NotSent:
+                self.direct.fallbacks += 1  # the venue did not act on it: the REST client's way
+            except Unclear as exc:
+                self.direct.fallbacks += 1
+                return await self._after_unclear(spec, written.sent_wall_s, str(exc))
+            return await self.rest.create_order(spec)
         lane = self.fastlane
         if lane is not None:
             sent = time.time()

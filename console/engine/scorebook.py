@@ -191,5 +191,5 @@ def calibration_report(journal_path, model: str | None = None) -> str:
     path = Path(journal_path)
     if not path.exists():
         raise JournalError(f"{path}: no journal here; run the desk first, or pass --home / [engine] journal_path")
-    with Journal(path) as journal:
+    with Journal(path, writer=False, checkpoint_every_s=None) as journal:  # the desk may be running
         return ScoreBook.from_journal(journal).report(model)

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from fractions import Fraction
 
 import pytest
@@ -286,3 +287,50 @@ def test_reloaded_positions_equal_live_ones(tmp_path, fills) -> None:
     for t in ("A", "B"):
         a, b = rec.position(t), live.position(t)
         assert (a.position, a.cost_basis, a.realized, a.fees) == (b.position, b.cost_basis, b.realized, b.fees)
+
+
+def test_an_order_is_on_disk_when_record_order_returns_and_its_rows_follow(tmp_path) -> None:
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    order = Order.new("ed:s:manual:1", "KXSEN-A", Side.BID, 5600, 100, created_ms=5)
+    j.record_order(order, 5)
+    log = path.with_name(path.name + "-orders")
+    assert b"ed:s:manual:1" in log.read_bytes()  # one write(2): there before the request leaves
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT count(*) FROM orders").fetchone()[0] == 0  # SQLite rows come after the send
+    j.record_decision("i1", "sent", 6, client_order_id="ed:s:manual:1")  # the next statement brings them
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT client_order_id, state FROM orders").fetchall() == [("ed:s:manual:1", "pending")]
+        assert other.execute("SELECT kind FROM order_events").fetchall() == [("created",)]
+    assert log.read_bytes() == b""  # committed: the log is emptied
+    j.record_order(Order.new("ed:s:manual:2", "KXSEN-A", Side.BID, 5600, 100), 7)
+    assert j.order_history("ed:s:manual:2") == [("created", None, "pending")]  # reads see it at once
+    j.record_order(Order.new("ed:s:manual:3", "KXSEN-A", Side.BID, 5600, 100), 8)
+    # the desk dies here (no close, no further statement): a restart replays the log
+    with log.open("ab") as f:
+        f.write(b'["ed:s:manual:9", null, "KXSEN-A"')  # a write torn by a crash: that request never left
+    with Journal(path) as again:
+        rec = again.load()
+        assert [o.client_order_id for o in rec.open_orders] == ["ed:s:manual:1", "ed:s:manual:2", "ed:s:manual:3"]
+        assert again.order_history("ed:s:manual:3") == [("created", None, "pending")]
+    assert log.read_bytes() == b""
+    j.record_decision("i2", "sent", 9)  # the old instance flushing late inserts nothing twice
+    assert j.order_history("ed:s:manual:3") == [("created", None, "pending")]
+    j.close()
+    with Journal(path, writer=False) as reader, pytest.raises(JournalError, match="reader"):
+        reader.record_order(Order.new("ed:s:manual:4", "KXSEN-A", Side.BID, 5600, 100), 10)
+
+
+def test_the_wal_is_checkpointed_off_the_writers_thread(tmp_path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path, checkpoint_every_s=0.02) as j:
+        assert j._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # never inside a commit
+        for round_ in range(6):
+            for i in range(500):
+                j.record_alert(i, "info", "test", f"alert {round_} {i}")
+            time.sleep(0.1)
+        wal = path.with_name(path.name + "-wal").stat().st_size
+    # 3,000 commits of at least one 4 KiB page each: without checkpoints the WAL would hold them all
+    assert wal < 1_500 * 4096, wal
+    with Journal(path, checkpoint_every_s=None) as j:
+        assert len(j.alerts()) == 3_000

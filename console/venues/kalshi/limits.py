@@ -77,6 +77,16 @@ class TokenBucket:
                     return self._clock() - started
                 await asyncio.sleep((cost - self._tokens) / self.rate)
 
+    def take_now(self, cost: float) -> bool:
+        """Take `cost` tokens at once if they are there and nobody is waiting; never waits."""
+        if self._lock.locked():
+            return False
+        self._refill()
+        if self._tokens >= cost:
+            self._tokens -= cost
+            return True
+        return False
+
     def drain(self) -> None:
         """The venue said 429: its bucket is empty, so ours should be too."""
         self._refill()
@@ -147,3 +157,7 @@ class RateBudget:
 
     async def acquire(self, method: str, path: str, items: int = 1) -> float:
         return await self.bucket(method, path).acquire(self.costs.cost(method, path, items))
+
+    def take_now(self, method: str, path: str, items: int = 1) -> bool:
+        """Take one request's tokens now if they are there (`TokenBucket.take_now`); never waits."""
+        return self.bucket(method, path).take_now(self.costs.cost(method, path, items))
