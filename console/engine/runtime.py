@@ -155,7 +155,9 @@ class Engine:
             # after the start-up load (the desk is ready then): a market is never loaded twice at once
             if not desk.ready:
                 return False
-            self.control.submit(Watch(tuple(t for t in tickers if t not in desk.markets)))
+            new = tuple(t for t in tickers if t not in desk.markets)
+            if new:
+                self.control.submit(Watch(new))
             return True
 
         self.models = ModelRunner(self.config.models, self.venue.name, self.venue.rest_url, rest=lambda: io.rest,
