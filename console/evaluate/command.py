@@ -35,7 +35,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         description="Run the built-in market world in this process, faster than real time and deterministic for "
                     "a seed. Prints each model's Brier score next to the market's on the same markets (against "
                     "the hidden truth and against outcomes, with clustered standard errors) and each strategy's "
-                    "P&L with a 95%% interval, trades, fees and maximum drawdown. Only the evaluator sees the "
+                    "P&L with a 95% interval, trades, fees and maximum drawdown. Only the evaluator sees the "
                     "truth. docs/evaluate.md explains the method.")
     ev.add_argument("--seed", type=int, default=None, help="world seed (default: [sim] seed)")
     ev.add_argument("--days", type=_positive_float, default=2.0, help="simulated days to run (default 2)")
