@@ -33,7 +33,7 @@ def _score_table(scores: list[Score]) -> list[str]:
     for s in scores:
         se = f"{s.se:.4f}" if s.se != float("inf") else "-"
         z = f"{s.z:+.1f}" if abs(s.z) != float("inf") else "-"
-        lines.append(f"  {s.model if not s.category else '':<9}{s.category or 'all':<11}{s.n:>6}{s.clusters:>7}"
+        lines.append(f"  {s.model if not s.category else '':<9}{s.category or s.categories:<11}{s.n:>6}{s.clusters:>7}"
                      f"{s.brier_model:>9.4f}{s.brier_market:>9.4f}{s.diff:>+9.4f}{se:>8}{z:>7}{s.mid_share:>6.0%}")
     return lines
 

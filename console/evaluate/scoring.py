@@ -50,6 +50,7 @@ class Score:
     diff: float  # model - market
     se: float  # clustered by event
     mid_share: float  # share of records priced by the mid (the rest: last trade)
+    categories: str = ""  # the categories the records span (comma-separated)
 
     @property
     def z(self) -> float:
@@ -101,7 +102,7 @@ def _score(model: str, category: str, basis: str, rows: list[ScoreRecord]) -> Sc
     n = len(rows)
     return Score(model, category, basis, n, len({r.event for r in rows}), sum(model_b) / n, sum(market_b) / n,
                  sum(diffs) / n, clustered_se(diffs, [r.event for r in rows]),
-                 sum(1 for r in rows if r.market_source == "mid") / n)
+                 sum(1 for r in rows if r.market_source == "mid") / n, ",".join(sorted({r.category for r in rows})))
 
 
 def score_all(records: Iterable[ScoreRecord], basis: str) -> list[Score]:
