@@ -74,7 +74,9 @@ class Score:
                 f"{self.se:.4f} Brier ({z:.1f} s.e., {self.clusters} events, {self.n} predictions){sure}")
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "z": None if not math.isfinite(self.z) else self.z}
+        """JSON-safe: an undefined standard error or z is null, never Infinity."""
+        return {**asdict(self), "se": self.se if math.isfinite(self.se) else None,
+                "z": self.z if math.isfinite(self.z) else None}
 
 
 def clustered_se(diffs: list[float], clusters: list[str]) -> float:

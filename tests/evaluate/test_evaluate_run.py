@@ -69,7 +69,9 @@ def test_json_has_the_same_numbers(short_run, tmp_path) -> None:
     assert [s["name"] for s in doc["strategies"]] == [r.name for r in short_run.strategies]
     assert doc["strategies"][0]["pnl_micros"] == short_run.strategies[0].pnl
     assert {s["model"] for s in doc["models"]["truth"]} >= {"polls", "weather"}
-    json.dumps(doc)  # serialisable as is
+    text = json.dumps(doc, allow_nan=False)  # strict JSON: no Infinity for a single event's standard error
+    cpi = next(s for s in json.loads(text)["models"]["truth"] if s["model"] == "cpi")
+    assert cpi["se"] is None and cpi["clusters"] == 1
 
 
 def _exit_code(argv: list[str]) -> int:
