@@ -62,7 +62,7 @@ class InProcessVenue:
         self.fills: list[r.Fill] = []
         self.dirty: dict[str, None] = {}
         self.sent_ms: dict[str, int] = {}  # ticker -> when its book was last sent
-        self.loaded: set[str] = set()
+        self.loaded: dict[str, None] = {}  # ordered (a set's order would change with the hash seed)
         self.requests = 0
         self.refusals = 0
         exchange.add_listener(self._on_event)
@@ -137,7 +137,7 @@ class InProcessVenue:
 
     def markets_loaded(self, tickers: list[str]) -> m.MarketsLoaded:
         known = [t for t in tickers if t in self.exchange.markets]
-        self.loaded.update(known)
+        self.loaded.update(dict.fromkeys(known))
         return m.MarketsLoaded(tuple(self.meta(t) for t in known), tuple(t for t in tickers if t not in known))
 
     # --- actions ------------------------------------------------------------------------------------
