@@ -225,7 +225,7 @@ class Laggards:
                       edge_after_fees=edge)
 
     def _bound(self, view: MarketView, election: ElectionState, side: Side, unit_cost: float) -> int:
-        """The most count units of `side` the correlated bound allows (positions valued at their mid)."""
+        """The most count units of `side` the correlated bound allows (held positions at their cost basis)."""
         assert view.context is not None
         scen = self._exposure(election)
         holdings = {}
