@@ -27,7 +27,6 @@ import json
 import os
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -42,10 +41,18 @@ from console.domain.orders import Applied, Fill, Order, OrderEvent, OrderState, 
 from console.domain.portfolio import BookView, MarketInfo, Portfolio
 from console.domain.side import Side
 from console.engine.journal_schema import MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION
+from console.engine.journal_store import (
+    CREATED_SQL,
+    NEW_ORDER_SQL,
+    ORDER_EVENT_SQL,
+    ORDERS_LOG_SUFFIX,
+    Checkpointer,
+    Connection,
+)
 
 JOURNAL_FILE = "journal.sqlite"
 
-_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(-----END [A-Z0-9 ]+-----|\Z)", re.S)
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(-----END [A-Z0-9 ]+-----|\Z)", re.DOTALL)
 _HEADER = re.compile(r"(?i)(KALSHI-ACCESS-(?:SIGNATURE|KEY)|authorization|private[_ -]?key|api[_ -]?secret)"
                      r"(\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|\S+)")
 _BLOB = re.compile(r"[A-Za-z0-9+/=_-]{64,}")
@@ -139,106 +146,6 @@ _FACT_FIELDS = ("venue_fill_count", "exists_at_venue", "closed_by_venue", "cance
                 "send_failed", "not_found", "cancel_requested")
 
 
-class _Connection:
-    """The journal's connection, with writes that may wait: statements queued by `later` run (in one
-    transaction) before the next statement of any kind, so the journal reads and orders exactly as if
-    they had run at once. Only the order insert before a send uses it: its history row follows it."""
-
-    __slots__ = ("db", "flushed", "pending")
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.pending: list[tuple[str, tuple]] = []
-        self.flushed: Any = None  # called once queued writes are committed
-
-    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
-        if self.pending:
-            self.flush()
-        return self.db.execute(sql, args)
-
-    def executescript(self, script: str) -> sqlite3.Cursor:
-        if self.pending:
-            self.flush()
-        return self.db.executescript(script)
-
-    def later(self, sql: str, args: tuple) -> None:
-        self.pending.append((sql, args))
-
-    def flush(self) -> None:
-        pending, self.pending = self.pending, []
-        db = self.db
-        if len(pending) == 1 or db.in_transaction:
-            for sql, args in pending:
-                db.execute(sql, args)
-        else:
-            db.execute("BEGIN")
-            try:
-                for sql, args in pending:
-                    db.execute(sql, args)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        if self.flushed is not None and not db.in_transaction:
-            self.flushed()
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.db.in_transaction
-
-    def __getattr__(self, name: str) -> Any:  # anything else (iterdump, ...): after the queued writes
-        if self.pending:
-            self.flush()
-        return getattr(self.db, name)
-
-    def close(self) -> None:
-        if self.pending:
-            self.flush()
-        self.db.close()
-
-
-_ORDER_EVENT = ("INSERT INTO order_events (client_order_id, ts_ms, kind, state_before, state_after, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
-_NEW_ORDER = "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# the "created" row only when the order row was new (a replayed orders log may have inserted it already)
-_CREATED = ("INSERT INTO order_events (client_order_id, ts_ms, kind, state_before, state_after, detail) "
-            "SELECT ?, ?, 'created', NULL, ?, '{}' WHERE changes() = 1")
-ORDERS_LOG_SUFFIX = "-orders"
-
-
-class Checkpointer(threading.Thread):
-    """Moves the WAL into the database file every `every_s` from its own connection and thread.
-
-    The journal's own connection never checkpoints (`wal_autocheckpoint=0`): a checkpoint inside a
-    commit copies pages and fsyncs, milliseconds that would otherwise land on an order's way out
-    (the journal's p99). A PASSIVE checkpoint never blocks the writer; SQLite runs it without the GIL.
-    """
-
-    def __init__(self, path: Path, every_s: float = 1.0) -> None:
-        super().__init__(name="edgedesk-journal-checkpoint", daemon=True)
-        self.path, self.every_s = path, every_s
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error:
-            return
-        try:
-            while not self._halt.wait(self.every_s):
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:
-                    continue  # busy or locked this time: the next round catches up
-        finally:
-            db.close()
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self.is_alive():
-            self.join(5)
-
-
 class Journal:
     """The SQLite journal (see the module docstring). One writer: the kernel thread."""
 
@@ -248,7 +155,7 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # check_same_thread=False: created by the runtime, then written only by the kernel thread
-            self._db = _Connection(sqlite3.connect(self.path, isolation_level=None, check_same_thread=False))
+            self._db = Connection(sqlite3.connect(self.path, isolation_level=None, check_same_thread=False))
         except sqlite3.Error as exc:
             raise JournalError(f"{self.path}: cannot open the journal ({exc}); check the path and "
                                "permissions, or set EDGEDESK_HOME") from None
@@ -381,8 +288,8 @@ class Journal:
         if self._fsync:
             os.fsync(fd)
         self._log_dirty = True
-        self._db.later(_NEW_ORDER, row)
-        self._db.later(_CREATED, (order.client_order_id, now_ms, order.state.value))
+        self._db.later(NEW_ORDER_SQL, row)
+        self._db.later(CREATED_SQL, (order.client_order_id, now_ms, order.state.value))
 
     def _orders_flushed(self) -> None:
         if self._log_dirty and self._log_fd is not None:
@@ -402,8 +309,8 @@ class Journal:
                 except msgspec.DecodeError:
                     continue  # torn by a crash inside the write: that request never left (it is sent after)
                 if len(row) == 14:
-                    self._db.execute(_NEW_ORDER, row)
-                    self._db.execute(_CREATED, (row[0], row[12], row[9]))
+                    self._db.execute(NEW_ORDER_SQL, row)
+                    self._db.execute(CREATED_SQL, (row[0], row[12], row[9]))
         os.truncate(self._orders_log, 0)
 
     def record_order_event(self, order: Order, event: OrderEvent | str, applied: Applied | None,
@@ -426,7 +333,7 @@ class Journal:
 
     def _event(self, cid: str, now_ms: int, kind: str, before: OrderState | None, after: OrderState,
                detail: dict[str, Any]) -> None:
-        self._db.execute(_ORDER_EVENT,
+        self._db.execute(ORDER_EVENT_SQL,
                          (cid, now_ms, kind, before.value if before else None, after.value,
                           scrub(json.dumps(detail, sort_keys=True))))
 
