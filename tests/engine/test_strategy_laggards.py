@@ -90,7 +90,7 @@ def race_view(ctx, ticker="RA", bids=((4900, 600),), asks=((5100, 600), (5500, 8
 
 
 def lag(**kw):
-    return Laggards(name="lag", tickers=None, **kw)
+    return Laggards(name="lag", tickers=None, **{"min_control_move": 300, "min_edge": 200, **kw})
 
 
 def moved(strategy, ctx, to_mid=6500, **kw):

@@ -73,9 +73,9 @@ def _cents(prob: float) -> str:
 class Laggards:
     name: str
     tickers: frozenset[str] | None
-    min_control_move: int = 300  # pips the control mid must move ...
-    move_window_ms: int = 120_000  # ... within this window
-    min_edge: int = 200  # YES pips per contract after the taker fee ($0.02)
+    min_control_move: int = 200  # pips the control mid must move ...
+    move_window_ms: int = 1_800_000  # ... within this window (control markets move slowly: 30 min)
+    min_edge: int = 100  # YES pips per contract after the taker fee ($0.01)
     count: int = 1_000  # at most per order (hundredths of a contract)
     max_position: int = 5_000  # per race market, either way, open orders included
     election_loss_share: float = 0.05  # of bankroll: what the election book may lose in its worst scenario
