@@ -19,7 +19,8 @@ One post-only bid (buys YES) and one post-only ask (buys NO) rest in the engine'
   shrink below `min_shrink`), no model value or a stale one (`max_fair_age_ms`), the last
   `pull_before_close_s` before the market closes, inside a `blackouts` window (scheduled releases), and
   when fair is more than `max_fair_gap` pips from the book's mid (a disagreement that big is the
-  directional strategy's business: quoting around it would only sit passively on one side).
+  directional strategy's business: quoting around it would only sit passively on one side), or when
+  the fair value's category is not in `categories` (when that is set: quote where the model is good).
 
 Pure and deterministic: no I/O, no wall clock; the only memory is the recent mids per market.
 """
