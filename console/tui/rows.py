@@ -12,8 +12,7 @@ import math
 from console.domain.side import Side
 from console.engine.control import ArbRow, DeskSnapshot, EdgeRow, MarketRow
 from console.tui import format as fmt
-from console.tui.widgets.cursor_table import MUTED
-from console.tui.widgets.keyed_table import Col, RowSpec
+from console.tui.widgets.cursor_table import MUTED, Col, RowSpec
 
 MARKET_COLS = (
     Col("health", "", 1), Col("ticker", "market", 20), Col("venue", "ven", 4), Col("last", "last", 6, "right"),
@@ -24,7 +23,7 @@ POSITION_COLS = (
     Col("ticker", "market", 18), Col("qty", "qty", 9, "right"), Col("avg", "avg", 6, "right"),
     Col("mark", "mark", 5, "right"), Col("realized", "realized", 8, "right"),
     Col("unrealized", "unreal.", 8, "right"), Col("locked", "locked", 8, "right"),
-    Col("resolves", "resolves", 7),
+    Col("resolves", "resolves", 8),
 )
 ARB_COLS = (
     Col("pair", "Kalshi / Polymarket", 30), Col("direction", "Kalshi", 9), Col("net", "net", 6, "right"),
@@ -38,7 +37,7 @@ ORDER_COLS = (
 PROPOSAL_COLS = (
     Col("left", "ttl", 4, "right"), Col("ticker", "market", 20), Col("side", "side", 7),
     Col("price", "price", 6, "right"), Col("count", "qty", 5, "right"), Col("edge", "edge", 6, "right"),
-    Col("strategy", "strategy", 8), Col("reason", "reason", 30),
+    Col("strategy", "strategy", 8), Col("reason", "reason", 0),
 )
 EDGE_COLS = (  # one space between columns; narrow panes drop the model and then bid/ask (the details
     # line under the table still names them), so the side, the edge and the reason always fit
@@ -180,6 +179,19 @@ def _esc(text: str) -> str:
 def order_rows(snap: DeskSnapshot) -> dict[str, RowSpec]:
     return {o.client_order_id: (o.ticker, _side_cell(o.side), fmt.price(o.price), fmt.count(o.filled),
                                 fmt.count(o.remaining), o.state, o.origin) for o in snap.orders}
+
+
+def proposal_details(snap: DeskSnapshot, key: str | None, now_ms: int) -> str:
+    """Content markup for the line under the proposals: the selected intent in full, with its reason, so
+    the operator reads what `y` would send."""
+    p = next((p for p in snap.proposals if p.intent_id == key), None)
+    if p is None:
+        return ""
+    left = fmt.seconds_left(p.expires_ms, now_ms)
+    expired = "[b $risk-breach]EXPIRED, y will not send it:[/] " if left == "expired" else ""
+    when = "" if expired else f", {left} left"
+    return (f"{expired}[b]{fmt.side_label(p.side)} {fmt.count(p.count)} {_esc(p.ticker)} @{fmt.price(p.price)}[/] "
+            f"edge {fmt.pct(p.edge_after_fees, signed=True)} ({_esc(p.strategy)}{when}): {_esc(p.reason)}")
 
 
 def proposal_rows(snap: DeskSnapshot, now_ms: int, strategy: str | None = None) -> dict[str, RowSpec]:

@@ -143,3 +143,11 @@ async def test_an_arb_fill_pops_up_the_polymarket_instruction():
         [note] = [n for n in app._notifications if n.message == instruction]
         assert note.severity == "warning" and note.timeout >= 60  # stays up while the operator acts
         assert await until(pilot, lambda: "arb-kx: Kalshi filled 20 YES" in screen_text(app))  # and in Alerts
+
+
+async def test_a_click_selects_an_arb_row():
+    async with desk() as (app, pilot, _control):
+        table = app.desk.query_one("#arb-pane-table", CursorTable)
+        await pilot.click(table, offset=(5, 3))  # the header, then the third row
+        assert await until(pilot, lambda: table.selected_key() == "KXSENATE-26-D|PM-SENATE-26-D|kalshi_no")
+        assert "no edge after fees" in screen_text(app)

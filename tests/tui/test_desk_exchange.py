@@ -30,7 +30,6 @@ from console.tui.screens.ticket import OrderTicket  # noqa: E402
 from console.tui.screens.watch import WatchPrompt  # noqa: E402
 from console.tui.widgets.cursor_table import CursorTable  # noqa: E402
 from console.tui.widgets.ladder import OrderBookLadder  # noqa: E402
-from console.tui.widgets.keyed_table import KeyedTable  # noqa: E402
 
 
 def desk_config(tickers, *, exit_policy="cancel", risk=None) -> DeskConfig:
@@ -103,7 +102,7 @@ async def test_y_approves_and_n_rejects_at_the_exchange(sim, tmp_path):
         maker.place(ticker, "ask", "0.4800", "5.00")
     strategy = ThresholdTaker("taker", frozenset(tickers), buy_at_or_below=5000, count=200, max_position=200)
     async with desk_on_exchange(me, tmp_path, tickers, strategies=[strategy]) as (app, pilot, eng):
-        table = app.desk.query_one("#proposals-pane", KeyedTable)
+        table = app.desk.query_one("#proposals-pane-table", CursorTable)
         assert await until(pilot, lambda: table.row_count == 2, timeout_s=10)
         first = table.selected_key()
         first_ticker = next(p.ticker for p in eng.control.snapshot().proposals if p.intent_id == first)

@@ -17,7 +17,6 @@ from console.tui.screens.help import HelpScreen
 from console.tui.screens.ticket import OrderTicket
 from console.tui.screens.watch import WatchPrompt
 from console.tui.widgets.cursor_table import CursorTable
-from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
 
 
@@ -38,7 +37,7 @@ async def test_y_approves_the_selected_proposal_and_n_rejects():
         assert await until(pilot, lambda: engine.sent)
         assert engine.seen(Approve) == [Approve("int-17")]
         assert engine.sent[0] == PlaceOrder("KXSENATEPA-26", Side.BID, 5900, 2500)
-        table = app.desk.query_one("#proposals-pane", KeyedTable)
+        table = app.desk.query_one("#proposals-pane-table", CursorTable)
         assert await until(pilot, lambda: table.row_count == 1 and table.selected_key() == "int-18")
         await pilot.press("n")
         assert await until(pilot, lambda: engine.seen(Reject) == [Reject("int-18")])
@@ -52,6 +51,7 @@ async def test_an_expired_proposal_is_not_sent():
         await settle(pilot)
         lines = [line for line in screen_text(app).splitlines() if "KXHIGHNY-26OCT29-B62  BUY YES" in line]
         assert any(" exp " in line for line in lines)
+        assert "EXPIRED, y will not send it" in screen_text(app)  # the selected proposal, in words
         await pilot.press("y")
         await settle(pilot)
         assert engine.seen(Approve) == [] and engine.sent == []
@@ -188,7 +188,7 @@ async def test_engine_events_reach_the_alerts_log_through_the_bridge():
 
 async def test_cancel_selected_and_cancel_all():
     async with fake_desk() as (app, pilot, engine):
-        orders = app.desk.query_one("#orders-pane", KeyedTable)
+        orders = app.desk.query_one("#orders-pane", CursorTable)
         orders.focus()
         await pilot.press("down", "c")
         assert await until(pilot, lambda: len(engine.orders) == 2)

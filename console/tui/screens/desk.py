@@ -2,8 +2,9 @@
 
 The screen pulls `control.snapshot()` on a steady timer and redraws inside `App.batch_update()`: the
 status line, ladder, edges and risk every tick (10 Hz; each skips work when nothing changed) and the
-DataTables by keyed diff at most 4 times a second. The trading keys live here (approve, reject, ticket,
-cancel, search, NO view, panes); the global ones (flatten, auto, theme, help, quit) are the app's.
+other tables (keyed `CursorTable`s: only changed rows repaint) at most 4 times a second. The trading
+keys live here (approve, reject, ticket, cancel, search, watch/remove, NO view, panes); the global ones
+(flatten, auto, theme, help, quit) are the app's.
 The layout switches to compact (tabs) below 120 columns or 36 rows, in `on_resize`.
 """
 
@@ -22,8 +23,8 @@ from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot
 from console.tui import format as fmt
 from console.tui import rows
 from console.tui.widgets.alertlog import AlertLog
+from console.tui.widgets.cursor_table import CursorTable
 from console.tui.widgets.footer import DeskFooter
-from console.tui.widgets.keyed_table import KeyedTable
 from console.tui.widgets.ladder import OrderBookLadder
 from console.tui.widgets.markets import MarketsPane
 from console.tui.widgets.risk import RiskPane
@@ -38,7 +39,7 @@ TABS = (
     ("arb", "Arb", ("arb-pane",), "#arb-pane-table"),
     ("positions", "Positions", ("positions-pane",), "#positions-pane"),
     ("risk", "Risk", ("risk-pane",), None),
-    ("orders", "Orders", ("proposals-pane", "orders-pane"), "#proposals-pane"),
+    ("orders", "Orders", ("proposals-pane", "orders-pane"), "#proposals-pane-table"),
     ("alerts", "Alerts", ("alerts-pane",), "#alerts-pane"),
 )
 TITLES = {"markets-pane": "Markets", "book-pane": "Book", "risk-pane": "Risk", "edges-pane": "Edges",
@@ -86,11 +87,13 @@ class DeskScreen(Screen):
             yield RiskPane(id="risk-pane", classes="pane")
             yield TablePane(rows.EDGE_COLS, lambda key: rows.edge_details(self.snap, key), empty="no model edges yet",
                             id="edges-pane", classes="pane")
-            yield KeyedTable(rows.POSITION_COLS, id="positions-pane", classes="pane")
-            yield KeyedTable(rows.PROPOSAL_COLS, ordered=True, id="proposals-pane", classes="pane")
+            yield CursorTable(rows.POSITION_COLS, empty="no positions", id="positions-pane", classes="pane")
+            yield TablePane(rows.PROPOSAL_COLS,
+                            lambda key: rows.proposal_details(self.snap, key, self.app.clock_ms()),
+                            empty="no proposals", gap=2, detail_lines=2, id="proposals-pane", classes="pane")
             yield TablePane(rows.ARB_COLS, lambda key: rows.arb_details(self.snap, key), empty="no arbitrage pairs",
                             detail_lines=3, id="arb-pane", classes="pane")
-            yield KeyedTable(rows.ORDER_COLS, id="orders-pane", classes="pane")
+            yield CursorTable(rows.ORDER_COLS, empty="no open orders", id="orders-pane", classes="pane")
             yield AlertLog(self.app.alert_book, id="alerts-pane", classes="pane")
         yield DeskFooter(compact=True)
 
@@ -135,10 +138,10 @@ class DeskScreen(Screen):
             arrived = any(m.ticker == ticker for m in snap.markets)
             if arrived and markets.select(ticker) or time.monotonic() > deadline_s:
                 self._awaited = None
-        self.query_one("#positions-pane", KeyedTable).sync(rows.position_rows(snap, now_ms))
-        self.query_one("#proposals-pane", KeyedTable).sync(rows.proposal_rows(snap, now_ms, self.strategy_filter))
+        self.query_one("#positions-pane", CursorTable).sync(rows.position_rows(snap, now_ms))
+        self.query_one("#proposals-pane", TablePane).sync(rows.proposal_rows(snap, now_ms, self.strategy_filter))
         self.query_one("#arb-pane", TablePane).sync(rows.arb_rows(snap))
-        self.query_one("#orders-pane", KeyedTable).sync(rows.order_rows(snap))
+        self.query_one("#orders-pane", CursorTable).sync(rows.order_rows(snap))
 
     def on_markets_pane_selected(self, message: MarketsPane.Selected) -> None:
         self.selected_ticker = message.ticker
@@ -172,7 +175,7 @@ class DeskScreen(Screen):
         self.notify(f"Rejected {proposal.ticker} ({proposal.strategy})")
 
     def _selected_proposal(self):
-        key = self.query_one("#proposals-pane", KeyedTable).selected_key()
+        key = self.query_one("#proposals-pane-table", CursorTable).selected_key()
         return next((p for p in self.app.control.snapshot().proposals if p.intent_id == key), None)
 
     def action_ticket(self, side: str) -> None:
@@ -191,7 +194,7 @@ class DeskScreen(Screen):
                         f"@{fmt.price(order.price)}")
 
     def action_cancel_order(self) -> None:
-        key = self.query_one("#orders-pane", KeyedTable).selected_key()
+        key = self.query_one("#orders-pane", CursorTable).selected_key()
         if key is None:
             self.notify("No open order selected", severity="warning")
             return

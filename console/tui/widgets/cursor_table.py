@@ -29,7 +29,17 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from console.tui.widgets.keyed_table import CellSpec, Col, RowSpec
+CellSpec = str | tuple[str, str]  # text, or (text, theme variable name without "$")
+RowSpec = tuple[CellSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Col:
+    key: str
+    title: str
+    width: int  # cells; 0 = the rest of the line
+    align: str = "left"
+    hide_below: int = 0  # drop this column when the table is narrower than this
 
 #: the cell colour for secondary text (a reason, a model name): the theme's `$text-muted`
 MUTED = "text-muted"
@@ -179,8 +189,11 @@ class CursorTable(Widget, can_focus=True):
         self.move_cursor(row=len(self._keys) - 1 if end else 0)
 
     def on_click(self, event: events.Click) -> None:
-        index = self._top + event.y - 1
-        if event.y >= 1 and 0 <= index < len(self._keys):
+        offset = event.get_content_offset(self)  # inside the border (the panes draw one), None on it
+        if offset is None or offset.y < 1:
+            return
+        index = self._top + offset.y - 1
+        if index < len(self._keys):
             self.move_cursor(row=index)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:

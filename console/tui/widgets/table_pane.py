@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from console.tui.widgets.cursor_table import CursorTable
-from console.tui.widgets.keyed_table import Col, RowSpec
+from console.tui.widgets.cursor_table import Col, RowSpec
 
 
 class TablePane(Vertical):
