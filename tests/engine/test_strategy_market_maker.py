@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kernel_harness import Harness
 
 from console.domain.book import Book
@@ -289,3 +291,31 @@ def test_a_busy_book_does_not_shorten_the_volatility_window():
         s.evaluate(view(now_ms=T0 + 10 * k))
     bid, _ = sides(s.evaluate(view(now_ms=T0 + 50_000)))
     assert "mid range 4.00c in 60 s" in bid.reason and bid.price == 4600
+
+
+FEE_SCHEDULES = [NO_MAKER_FEE, KalshiFees(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1)),
+                 KalshiFees(FeeType.QUADRATIC_WITH_COMBO_MAKER_FEES, Fraction(3))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(prob=st.floats(0.0, 1.0), bid=st.integers(1, 98), width=st.integers(1, 20), sizes=st.tuples(
+       st.integers(100, 5000), st.integers(100, 5000)), position=st.integers(-6000, 6000),
+       fees=st.sampled_from(FEE_SCHEDULES), half=st.integers(0, 600), min_edge=st.integers(0, 200),
+       skew=st.integers(0, 800))
+def test_every_quote_rests_on_the_grid_clears_the_maker_fee_never_crosses_and_respects_max_position(
+        prob, bid, width, sizes, position, fees, half, min_edge, skew):
+    ask = min(bid + width, 99)
+    s = mm(half_spread=half, max_half_spread=max(half, 1500), min_edge=min_edge, skew_at_max=skew, max_fair_gap=0)
+    v = view(prob=prob, bids=((bid * 100, sizes[0]),), asks=((ask * 100, sizes[1]),), position=position, fees=fees)
+    yes_bid, no_bid = sides(s.evaluate(v))
+    for q in (yes_bid, no_bid):
+        assert q.count >= 0 and q.count % 100 == 0
+        if q.count:
+            assert CENT.is_valid(q.price)
+            assert q.edge_after_fees >= min_edge / 10_000 - 1e-12  # never a quote that loses after the maker fee
+    if yes_bid.count:
+        assert yes_bid.price < ask * 100 and position + yes_bid.count <= 5000
+    if no_bid.count:
+        assert no_bid.price > bid * 100 and position - no_bid.count >= -5000
+    if yes_bid.count and no_bid.count:
+        assert yes_bid.price < no_bid.price
