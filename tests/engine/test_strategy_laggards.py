@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kernel_harness import Harness
 
 from console.domain.book import Book
@@ -262,3 +264,27 @@ def test_built_from_a_config_table():
                                         "election_loss_share": 0.1}})
     assert isinstance(built, Laggards) and (built.min_control_move, built.election_loss_share) == (500, 0.1)
     assert moved(built, context()) != () and moved(lag(min_control_move=1600), context()) == ()
+
+
+@settings(max_examples=100, deadline=None)
+@given(control_from=st.integers(5, 95), control_to=st.integers(5, 95), race_bid=st.integers(2, 96),
+       width=st.integers(1, 6), depth=st.integers(100, 3000), position=st.integers(-6000, 6000),
+       yes_is_dem=st.booleans())
+def test_any_trade_follows_the_move_clears_the_edge_and_stays_within_max_position(
+        control_from, control_to, race_bid, width, depth, position, yes_is_dem):
+    ticker = "RA" if yes_is_dem else "RB"
+    ctx = context(control_mid=control_from * 100)
+    s = lag()
+    asks = ((min(race_bid + width, 98) * 100, depth), (99 * 100, depth))
+    bids = ((race_bid * 100, depth), (100, depth))
+    s.evaluate(race_view(ctx, ticker, bids=bids, asks=asks, now_ms=T0, position=position))
+    ctx.books["CTRL"] = around(control_to * 100)
+    out = s.evaluate(race_view(ctx, ticker, bids=bids, asks=asks, now_ms=T0 + 10_000, position=position))
+    if abs(control_to - control_from) < 3:
+        assert out == ()
+    for i in out:
+        d_wins = i.side is Side.BID if yes_is_dem else i.side is Side.ASK
+        assert d_wins == (control_to > control_from)  # only in the direction the control move implies
+        assert i.edge_after_fees >= 0.02 - 1e-12 and i.count % 100 == 0 and 0 < i.count <= 1000
+        signed = position + (i.count if i.side is Side.BID else -i.count)
+        assert abs(signed) <= 5000 or abs(signed) < abs(position)  # past max_position only ever back toward it
