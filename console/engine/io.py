@@ -188,8 +188,8 @@ class IoThread:
         task.add_done_callback(self._tasks.discard)
 
     def _spawn_sent(self, action: m.SendOrder, written: Sent) -> None:
-        if self.direct is not None:
-            self.direct.refill()  # the next create finds its socket, tokens and signature ready
+        # no refill here: while the venue works on this create, the machine's cores are better left to
+        # it; `finish` refills once the answer is in (and `DirectLane.run` every 0.2 s)
         self._keep(self._send(action, written))
 
     # --- orders -----------------------------------------------------------------------------------

@@ -151,9 +151,11 @@ class ScoreBook:
             lines.append(f"  market  Brier {row.brier_market:.4f}  log loss {row.log_loss_market:.4f}  "
                          f"(same {row.n} prediction(s))")
             se = "" if row.brier_diff_se == float("inf") else f" +- {row.brier_diff_se:.4f}"
-            verdict = "better" if row.brier_diff < 0 else "worse" if row.brier_diff > 0 else "even"
-            lines.append(f"  model - market Brier {row.brier_diff:+.4f}{se} ({verdict} than the market; "
-                         f"skill {row.skill:+.3f})")
+            if abs(row.brier_diff) < 2 * row.brier_diff_se:  # within two standard errors: not shown either way
+                verdict = "not distinguishable from the market yet"
+            else:
+                verdict = "better than the market" if row.brier_diff < 0 else "worse than the market"
+            lines.append(f"  model - market Brier {row.brier_diff:+.4f}{se} ({verdict}; skill {row.skill:+.3f})")
         else:
             lines.append("  market  no market probability journaled with these predictions")
         d = brier_decomposition(probs, outcomes, self.bins)

@@ -75,17 +75,19 @@ def test_an_outcome_updates_the_scorebook_at_once(tmp_path) -> None:
 
 def test_calibration_command_prints_model_and_market_scores_per_category(tmp_path, capsys) -> None:
     with Journal(tmp_path / "journal.sqlite") as j:
-        _history(j, "polls", "politics", markets=60, model_noise=0.02, market_noise=0.2)
+        _history(j, "polls", "politics", markets=150, model_noise=0.02, market_noise=0.3)
         _history(j, "weather", "climate", markets=30, model_noise=0.05, market_noise=0.05, seed=3)
         j.record_prediction("weather", "KXOPEN", 0.5, 1, category="climate", market_prob=0.5)  # unresolved
     assert main(["calibration", "--home", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "== polls / politics: 180 prediction(s) on 60 market(s)" in out
+    assert "== polls / politics: 450 prediction(s) on 150 market(s)" in out
     assert "== weather / climate: 90 prediction(s) on 30 market(s)" in out
     for label in ("model   Brier", "market  Brier", "model - market Brier", "decomposition: reliability",
                   "sizing shrink", "reliability    bin"):
         assert out.count(label) == 2, label
-    assert "better than the market" in out.split("== weather")[0]  # polls beat a much noisier market
+    polls, weather = out.split("== weather")
+    assert "(better than the market;" in polls  # a much noisier market, by more than two standard errors
+    assert "not distinguishable from the market yet" in weather  # as noisy as the market: no claim
     assert main(["calibration", "--home", str(tmp_path), "--model", "weather"]) == 0
     only = capsys.readouterr().out
     assert "== weather / climate" in only and "polls" not in only
