@@ -280,6 +280,9 @@ class DirectLane:
         except (OSError, ConnectionError, TimeoutError, ValueError) as exc:
             sock.close()
             raise Unclear(f"no answer: {type(exc).__name__}: {exc}") from None
+        except asyncio.CancelledError:  # the desk is stopping: the io thread answers "unknown" for it
+            sock.close()
+            raise
         finally:
             self.refill()
         if keep:
