@@ -182,6 +182,8 @@ class ArbDesk:
         self.computed = 0  # pair evaluations done (tests: recomputed only on change)
         for token in registry.token_ids:
             self.desk.books.add_market(VENUE, token, DECI_GRID)
+            self.desk.linked[token] = tuple(dict.fromkeys(p.kalshi_ticker for p in registry.pairs
+                                                          if p.polymarket_token_id == token))
 
     # --- the feed's news --------------------------------------------------------------------------
     def on_news(self, done: WorkDone) -> None:

@@ -255,7 +255,7 @@ class ArbRow:
     direction: str
     net_edge: float
     executable_count: int
-    annualized_return: float
+    annualized_return: float  # percent a year (9.4 = 9.4%), inf when it resolves almost at once
     verified: bool
     notes: str = ""
 

@@ -135,7 +135,6 @@ class Kernel(VenueNews):
         self.publish_every_ms = int(1000 / config.engine.snapshot_hz)
         self.book_changed = True
         self.last_balance_ms = 0
-        self.determined: dict[str, int] = {}  # ticker -> YES settlement value once determined
         self.shutdown_policy: ExitPolicy | None = None
         self.shutdown_ms = 0
         self.finished = threading.Event()

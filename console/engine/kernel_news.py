@@ -49,6 +49,9 @@ class VenueNews:
         self.desk.books.apply(event)
         self.desk.breakers.feed_message(self.desk.now_ms)
         self.dirty[event.ticker] = None
+        # another venue's book (a Polymarket token) re-runs the strategies of the markets paired with it
+        for ticker in self.desk.linked.get(event.ticker, ()):
+            self.dirty[ticker] = None
         self.book_changed = True
 
     def _on_ticker(self, msg: w.Ticker) -> None:

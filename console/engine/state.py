@@ -85,6 +85,8 @@ class Desk:
     watched: list[str] = field(default_factory=list)
     open: dict[str, Order] = field(default_factory=dict)  # client_order_id -> order that may still rest or fill
     lagging: dict[str, Order] = field(default_factory=dict)  # client_order_id -> order with fills still to come
+    #: another venue's book id -> the Kalshi tickers whose strategies read it (arb pairs)
+    linked: dict[str, tuple[str, ...]] = field(default_factory=dict)
     adopted: set[str] = field(default_factory=set)
     announced: dict[str, tuple] = field(default_factory=dict)
     proposals: dict[str, Proposal] = field(default_factory=dict)

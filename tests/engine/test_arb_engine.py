@@ -294,3 +294,22 @@ def test_tokens_the_venue_does_not_know_are_named_and_their_rows_say_why() -> No
     assert "9999888877776666"[:16] in alert.message and "pairs.toml" in alert.message
     rows = rows_of(h)
     assert rows["kalshi_yes"].executable_count == 0 and "Polymarket book red: no snapshot" in rows["kalshi_yes"].notes
+
+
+def test_a_polymarket_book_change_re_runs_the_paired_kalshi_markets_strategies_at_once() -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Recorder:
+        name, tickers = "recorder", None
+
+        def evaluate(self, view):
+            seen.append((view.ticker, view.now_ms))
+            return ()
+
+    h, _ = arb_harness()
+    h.kernel.strategies.append(Recorder())
+    h.book("KXA", bids=[(3800, 500)], asks=[(4000, 500)])
+    h.book("KXB", bids=[(3000, 100)], asks=[(3100, 100)])
+    seen.clear()
+    h.step(BookSnapshot("polymarket", TOKEN, ((5900, 500),), ((6100, 500),)))  # well inside the 250 ms sweep
+    assert [t for t, _ in seen] == ["KXA"]  # the paired market only, on the same turn
