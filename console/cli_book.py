@@ -102,7 +102,7 @@ def book_json(book: Book, depth: int | None = None, health: MarketHealth | None 
     """The book as JSON-ready data: exact price/count strings; YES view and the mirrored NO view."""
     n = depth or len(book.grid)
     no = book.no_view()
-    levels = lambda rows: [[format_price(p), format_count(c)] for p, c in rows]  # noqa: E731
+    levels = lambda rows: [[format_price(p), format_count(c)] for p, c in rows]
     micro = book.microprice_probability
     out: dict[str, Any] = {
         "venue": book.venue, "ticker": book.ticker,

@@ -56,7 +56,7 @@ def _zeros(n: int) -> array:
 class Book:
     """A YES-scale order book for one market (see the module docstring)."""
 
-    __slots__ = ("grid", "venue", "ticker", "bids", "asks", "meta", "_n", "_prices")
+    __slots__ = ("_n", "_prices", "asks", "bids", "grid", "meta", "ticker", "venue")
 
     def __init__(self, grid: PriceGrid, ticker: str = "", venue: str = "") -> None:
         self.grid = grid

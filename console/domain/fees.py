@@ -55,7 +55,7 @@ def _ceil_to(value: Fraction, step: int) -> int:
     return -((-value) // step) * step
 
 
-def _as_fraction(multiplier: Fraction | int | float | str) -> Fraction:
+def _as_fraction(multiplier: Fraction | float | str) -> Fraction:
     # floats arrive from JSON (`fee_multiplier: 1.0`); go through their shortest repr, never binary.
     return Fraction(repr(multiplier)) if isinstance(multiplier, float) else Fraction(multiplier)
 
@@ -71,9 +71,9 @@ class KalshiFees:
     def resolve(
         cls,
         series_fee_type: str,
-        series_multiplier: Fraction | int | float | str,
+        series_multiplier: Fraction | float | str,
         event_fee_type_override: str | None = None,
-        event_multiplier_override: Fraction | int | float | str | None = None,
+        event_multiplier_override: Fraction | float | str | None = None,
     ) -> KalshiFees:
         fee_type = FeeType(event_fee_type_override or series_fee_type)
         multiplier = series_multiplier if event_multiplier_override is None else event_multiplier_override

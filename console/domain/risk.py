@@ -28,12 +28,33 @@ from fractions import Fraction
 from console.config import RiskConfig
 from console.domain.breakers import Breach, Breakers, SlidingCount
 from console.domain.orders import MANUAL, Order, OrderState
-from console.domain.portfolio import BookView, MarketInfo, Portfolio, Position, event_outcome_pnls
+from console.domain.portfolio import (
+    BookView,
+    MarketInfo,
+    Portfolio,
+    Position,
+    event_outcome_pnls,
+)
 from console.domain.side import Side
-from console.domain.units import COUNT_PER_CONTRACT, MICROS_PER_DOLLAR, PRICE_MAX, format_count, format_price
+from console.domain.units import (
+    COUNT_PER_CONTRACT,
+    MICROS_PER_DOLLAR,
+    PRICE_MAX,
+    format_count,
+    format_price,
+)
 
-__all__ = ["Breach", "Breakers", "BookHealth", "OrderProposal", "RiskGate", "RiskRejection", "RiskState",
-           "projected", "usd"]
+__all__ = [
+    "BookHealth",
+    "Breach",
+    "Breakers",
+    "OrderProposal",
+    "RiskGate",
+    "RiskRejection",
+    "RiskState",
+    "projected",
+    "usd",
+]
 
 RULES = (
     "invalid_order", "unknown_orders", "book_health", "fat_finger", "order_rate", "reduce_only",

@@ -18,7 +18,6 @@ bound. `max_count_within_bound` solves that linear constraint for a new order ex
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 

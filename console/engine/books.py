@@ -34,7 +34,12 @@ from console.engine.book_health import (
     classify,
 )
 from console.venues.events import BookDelta, BookLevelSet, BookSnapshot
-from console.venues.kalshi.ws_events import FeedDecodeError, FeedDisconnected, SeqGap, SubscriptionLost
+from console.venues.kalshi.ws_events import (
+    FeedDecodeError,
+    FeedDisconnected,
+    SeqGap,
+    SubscriptionLost,
+)
 from console.venues.polymarket.events import BookHashMismatch, StaleBook
 
 Levels = Sequence[tuple[int, int]]

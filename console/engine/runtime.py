@@ -37,8 +37,8 @@ from console.engine.journal import JOURNAL_FILE, ForwardTestLog, Journal, data_d
 from console.engine.kernel import Kernel
 from console.engine.lock import AccountLock
 from console.engine.messages import EnsureOrderGroup, FetchBalance, LoadMarkets
-from console.engine.scorebook import ScoreBook
 from console.engine.polyfeed import prepare_arbitrage
+from console.engine.scorebook import ScoreBook
 from console.engine.simproc import SimProcess
 from console.engine.strategies import Strategy, build_strategies
 from console.engine.watchdog import Watchdog

@@ -27,7 +27,7 @@ _COMPACT_MIN_DEAD = 32
 class _AllocationQueue:
     """Orders of one side in allocation order, with how much of each nets the position."""
 
-    __slots__ = ("queue", "index", "closing", "boundary", "allocated")
+    __slots__ = ("allocated", "boundary", "closing", "index", "queue")
 
     def __init__(self) -> None:
         self.queue: list[Order | None] = []  # allocation order; None marks a removed entry
@@ -128,7 +128,7 @@ class _AllocationQueue:
 class MarketOrders:
     """One account's live orders in one market and the collateral each holds (see module doc)."""
 
-    __slots__ = ("_queues", "_all")
+    __slots__ = ("_all", "_queues")
 
     def __init__(self) -> None:
         # per side: (reduce-only queue, regular queue); reduce-only orders are allocated first

@@ -27,9 +27,15 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from console.domain.fees import KalshiFees
-from console.sim.collateral import MarketOrders
 from console.sim.clock import SimClock
-from console.sim.events import BookDelta, BookSide, ExchangeEvent, OrderChanged, TickerChanged
+from console.sim.collateral import MarketOrders
+from console.sim.events import (
+    BookDelta,
+    BookSide,
+    ExchangeEvent,
+    OrderChanged,
+    TickerChanged,
+)
 from console.sim.matching import OrderBook
 from console.sim.model import (
     Account,

@@ -23,7 +23,15 @@ from console.domain.grid import STRUCTURES, PriceGrid
 from console.sim.clock import SimClock
 from console.sim.lifecycle import Lifecycle
 from console.sim.matching import OrderBook
-from console.sim.model import Account, Candle, Event, ExchangeError, Market, MarketStatus, Series
+from console.sim.model import (
+    Account,
+    Candle,
+    Event,
+    ExchangeError,
+    Market,
+    MarketStatus,
+    Series,
+)
 from console.sim.order_entry import UNSET
 from console.sim.tape import MAX_CANDLES, MarketTape
 
@@ -132,4 +140,4 @@ class Exchange(Lifecycle):
         return self._market(ticker).status is MarketStatus.ACTIVE and not self.trading_paused
 
 
-__all__ = ["Exchange", "UNSET"]
+__all__ = ["UNSET", "Exchange"]

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from console.sim.faults_rules import PAUSE_KINDS, REST_KINDS, WS_KINDS, FaultRule, profile_rules, validate
+from console.sim.faults_rules import (
+    PAUSE_KINDS,
+    REST_KINDS,
+    WS_KINDS,
+    FaultRule,
+    profile_rules,
+    validate,
+)
 from console.sim.faults_ws import WsFaultTap
 
 if TYPE_CHECKING:

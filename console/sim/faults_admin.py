@@ -210,7 +210,9 @@ def setup_faults_routes(app: web.Application) -> None:
     faults = state.extras.get(EXTRA_KEY)
     if faults is None:
         faults = state.extras[EXTRA_KEY] = Faults(state.extras.get("seed"), sim_now_ms=state.clock.now_ms)
-    from console.sim.kalshi_ws import ws_settings  # the WebSocket module owns its settings
+    from console.sim.kalshi_ws import (
+        ws_settings,  # the WebSocket module owns its settings
+    )
 
     faults.attach_ws(ws_settings(app))
     app.middlewares.append(faults_middleware)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from console.sim import kalshi_json as kj
 from console.sim import kalshi_groups, kalshi_orders, kalshi_portfolio
+from console.sim import kalshi_json as kj
 from console.sim.kalshi_index import market_trades
 from console.sim.kalshi_params import (
     paginate,

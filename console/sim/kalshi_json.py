@@ -31,7 +31,18 @@ from console.domain.units import (
     format_price,
 )
 from console.sim.events import BookSide
-from console.sim.model import Account, Candle, Event, Fill, Market, Order, Position, Series, Settlement, Trade
+from console.sim.model import (
+    Account,
+    Candle,
+    Event,
+    Fill,
+    Market,
+    Order,
+    Position,
+    Series,
+    Settlement,
+    Trade,
+)
 
 if TYPE_CHECKING:
     from console.sim.exchange import Exchange

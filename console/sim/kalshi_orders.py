@@ -26,7 +26,12 @@ from console.sim import ratelimit
 from console.sim.events import BookSide
 from console.sim.kalshi_params import convert, convert_item, read_json_object
 from console.sim.kalshi_portfolio import caller, own_order
-from console.sim.model import ExchangeError, OrderRequest, SelfTradePrevention, TimeInForce
+from console.sim.model import (
+    ExchangeError,
+    OrderRequest,
+    SelfTradePrevention,
+    TimeInForce,
+)
 from console.sim.state import API_PREFIX, STATE
 
 if TYPE_CHECKING:

@@ -30,7 +30,15 @@ from console.domain.units import PRICE_MAX, format_price
 from console.sim.accounts import settle_position
 from console.sim.core import REASON_CLOSE, REASON_EXPIRY, REASON_HALT
 from console.sim.events import EventLifecycle, MarketLifecycle, PositionChanged
-from console.sim.model import Event, ExchangeError, Market, MarketStatus, Order, OrderStatus, Settlement
+from console.sim.model import (
+    Event,
+    ExchangeError,
+    Market,
+    MarketStatus,
+    Order,
+    OrderStatus,
+    Settlement,
+)
 from console.sim.order_entry import OrderEntry
 
 _DAY_MS = 86_400_000

@@ -34,8 +34,17 @@ class OrderBook:
     """Resting orders of one market, both sides on the YES scale, price-time priority."""
 
     __slots__ = (
-        "grid", "_prices", "_bid_sizes", "_ask_sizes", "_bid_queues", "_ask_queues",
-        "_bid_stale", "_ask_stale", "best_bid_idx", "best_ask_idx", "_on_book",
+        "_ask_queues",
+        "_ask_sizes",
+        "_ask_stale",
+        "_bid_queues",
+        "_bid_sizes",
+        "_bid_stale",
+        "_on_book",
+        "_prices",
+        "best_ask_idx",
+        "best_bid_idx",
+        "grid",
     )
 
     def __init__(self, grid: PriceGrid) -> None:
@@ -163,12 +172,10 @@ class OrderBook:
         idx = self.grid.index_of(order.price)
         if order.side is BookSide.BID:
             queues, sizes = self._bid_queues, self._bid_sizes
-            if idx > self.best_bid_idx:
-                self.best_bid_idx = idx
+            self.best_bid_idx = max(self.best_bid_idx, idx)
         else:
             queues, sizes = self._ask_queues, self._ask_sizes
-            if idx < self.best_ask_idx:
-                self.best_ask_idx = idx
+            self.best_ask_idx = min(self.best_ask_idx, idx)
         q = queues[idx]
         if q is None:
             q = queues[idx] = deque()

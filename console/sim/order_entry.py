@@ -46,7 +46,13 @@ from console.sim.core import (
     REASON_TRADE,
     trade_fee,
 )
-from console.sim.events import BookSide, FillHappened, OrderChanged, PositionChanged, TradePrinted
+from console.sim.events import (
+    BookSide,
+    FillHappened,
+    OrderChanged,
+    PositionChanged,
+    TradePrinted,
+)
 from console.sim.matching import OrderBook
 from console.sim.model import (
     ExchangeError,

@@ -36,9 +36,20 @@ from typing import Any
 from aiohttp import web
 
 from console.sim.model import ExchangeError
-from console.sim.ratelimit import READ, TOO_MANY_REQUESTS_BODY, RateLimiter, bucket_kind, request_cost
+from console.sim.ratelimit import (
+    READ,
+    TOO_MANY_REQUESTS_BODY,
+    RateLimiter,
+    bucket_kind,
+    request_cost,
+)
 from console.sim.state import ACCOUNT_ID, API_PREFIX, STATE, WS_PATH, SimState
-from console.venues.kalshi.auth import HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP, verify_signature
+from console.venues.kalshi.auth import (
+    HEADER_KEY,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    verify_signature,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +164,7 @@ async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.St
         return await handler(request)
     state = request.app[STATE]
     limiter: RateLimiter = state.extras[RATELIMIT_EXTRA]
-    api_path = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
+    api_path = path.removeprefix(API_PREFIX)
     kind = bucket_kind(request.method, api_path)
     body: Any = None
     if request.method in ("POST", "DELETE") and api_path.endswith("/batched") and request.can_read_body:

@@ -30,8 +30,17 @@ MAX_CANDLES = 10_000  # Kalshi's cap per request
 class MarketTape:
     """Trades and quote samples of one market, append-only, in time order."""
 
-    __slots__ = ("trade_ts", "trade_price", "trade_count", "trade_oi", "quote_ts", "quote_bid", "quote_ask",
-                 "_recent", "volume_24h")
+    __slots__ = (
+        "_recent",
+        "quote_ask",
+        "quote_bid",
+        "quote_ts",
+        "trade_count",
+        "trade_oi",
+        "trade_price",
+        "trade_ts",
+        "volume_24h",
+    )
 
     def __init__(self) -> None:
         self.trade_ts: list[int] = []

@@ -11,7 +11,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from console.engine.control import (
-    Alert, EngineEvent, Filled, IntentExpired, IntentProposed, OrderUpdated, RiskBreached, VenueHealth,
+    Alert,
+    EngineEvent,
+    Filled,
+    IntentExpired,
+    IntentProposed,
+    OrderUpdated,
+    RiskBreached,
+    VenueHealth,
 )
 from console.tui import format as fmt
 

@@ -21,7 +21,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from console.config import DeskConfig
-from console.engine.control import Control, DeskSnapshot, ExitPolicy, Flatten, Mode, OrderChecked, SetAuto
+from console.engine.control import (
+    Control,
+    DeskSnapshot,
+    ExitPolicy,
+    Flatten,
+    Mode,
+    OrderChecked,
+    SetAuto,
+)
 from console.tui.alerts import AlertBook, describe
 from console.tui.bridge import EngineBridge, EngineMessage
 from console.tui.commands import DeskThemesProvider, MarketsProvider, StrategiesProvider

@@ -31,7 +31,7 @@ def token_levels(bids0: dict[int, int], asks0: dict[int, int],
 
 
 class MirrorBook:
-    __slots__ = ("bids", "asks", "orders", "tick", "_before")
+    __slots__ = ("_before", "asks", "bids", "orders", "tick")
 
     def __init__(self, tick: int) -> None:
         self.bids: dict[int, int] = {}  # token 0 price (pips) -> size (hundredths of a share)

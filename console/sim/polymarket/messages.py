@@ -17,8 +17,20 @@ from __future__ import annotations
 from typing import Any
 
 from console.sim.polymarket.book import BUY, PIPS, token_levels
-from console.sim.polymarket.mirror import MIN_ORDER_SIZE, Changes, MarketState, MirrorTrade
-from console.sim.polymarket.wire import book_hash, fmt_price, fmt_size, levels_json, rest_book, ws_book
+from console.sim.polymarket.mirror import (
+    MIN_ORDER_SIZE,
+    Changes,
+    MarketState,
+    MirrorTrade,
+)
+from console.sim.polymarket.wire import (
+    book_hash,
+    fmt_price,
+    fmt_size,
+    levels_json,
+    rest_book,
+    ws_book,
+)
 
 _SIDES = ("BUY", "SELL")
 

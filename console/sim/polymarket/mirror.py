@@ -28,7 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.sim.polymarket.agents import Fill, MakerParams, TakerParams, logit, noise_trade, requote, sigmoid
+from console.sim.polymarket.agents import (
+    Fill,
+    MakerParams,
+    TakerParams,
+    logit,
+    noise_trade,
+    requote,
+    sigmoid,
+)
 from console.sim.polymarket.book import PIPS, MirrorBook
 from console.sim.polymarket.universe import PolyMarket, build_universe
 from console.sim.polymarket.wire import fmt_price

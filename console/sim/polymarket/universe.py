@@ -87,7 +87,7 @@ def _token_id(seed: int, slug: str, outcome: str) -> str:
 
 
 def _iso_day(day: dt.date, hour: int = 12) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return int(dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 class _Builder:

@@ -51,7 +51,7 @@ def price_number(pips: int) -> float | int:
 
 def iso(ms: int) -> str:
     """Unix ms as Gamma's ISO 8601 UTC string ("2026-11-03T12:00:00Z")."""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def levels_json(levels: list[tuple[int, int]]) -> list[dict[str, str]]:

@@ -26,7 +26,14 @@ import random
 from dataclasses import dataclass, field
 
 from console.sim.events import BookSide
-from console.sim.model import ExchangeError, Market, OrderRequest, OrderStatus, SelfTradePrevention, TimeInForce
+from console.sim.model import (
+    ExchangeError,
+    Market,
+    OrderRequest,
+    OrderStatus,
+    SelfTradePrevention,
+    TimeInForce,
+)
 
 FUNDING_MICROS = 50_000_000 * 1_000_000  # $50M each
 CENT = 100  # pips

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.sim.world.scalars import WeatherTruth
-from console.sim.world.simtime import DAY_MS, ET, HOUR_MS, WorldCalendar, local_date, local_ms
+from console.sim.world.simtime import (
+    DAY_MS,
+    ET,
+    HOUR_MS,
+    WorldCalendar,
+    local_date,
+    local_ms,
+)
 from console.sim.world.truth import ElectionTruth, ScalarTruth
 from console.sim.world.universe import CitySpec, weather_peak_ms
 

@@ -61,7 +61,7 @@ def month_name(year: int, month: int) -> str:
 
 def iso(ms: int) -> str:
     """RFC 3339 UTC with a Z, second precision."""
-    return dt.datetime.fromtimestamp(ms // 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(ms // 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_local(ms: int, tz: ZoneInfo) -> str:

@@ -111,7 +111,7 @@ class Segment:
 class Latent:
     """A Gaussian martingale with a variance-release schedule (see the module docstring)."""
 
-    __slots__ = ("value", "t_ms", "segments")
+    __slots__ = ("segments", "t_ms", "value")
 
     def __init__(self, value: float, t_ms: int, segments: Sequence[Segment] = ()) -> None:
         self.value = value

@@ -34,7 +34,15 @@ from console.sim.world.agents import Agents, Quote
 from console.sim.world.crowd import Crowd
 from console.sim.world.feed import NWS_HOURS, DataFeed, Release, poisson
 from console.sim.world.scalars import WeatherTruth, make_cpi_truth
-from console.sim.world.simtime import DAY_MS, ET, HOUR_MS, MINUTE_MS, WorldCalendar, local_date, local_ms
+from console.sim.world.simtime import (
+    DAY_MS,
+    ET,
+    HOUR_MS,
+    MINUTE_MS,
+    WorldCalendar,
+    local_date,
+    local_ms,
+)
 from console.sim.world.truth import ElectionTruth
 from console.sim.world.universe import (
     CITIES,
@@ -157,7 +165,7 @@ class World:
                 t = local_ms(today, hour, city.tz)
                 self._at(t if t > t0 else t + DAY_MS, "nws", city.code)
         day = local_date(t0, ET)
-        for i in range(0, 8):
+        for i in range(8):
             t = local_ms(day + dt.timedelta(days=i), 9.0, ET)
             if t0 < t < cal.cpi_release_ms:
                 self._at(t, "cpi_update")

@@ -19,7 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Tab, Tabs
 
 from console.domain.side import Side
-from console.engine.control import Approve, CancelAll, CancelOrder, DeskSnapshot, PlaceOrder, Reject, Watch
+from console.engine.control import (
+    Approve,
+    CancelAll,
+    CancelOrder,
+    DeskSnapshot,
+    PlaceOrder,
+    Reject,
+    Watch,
+)
 from console.tui import format as fmt
 from console.tui import rows
 from console.tui.widgets.alertlog import AlertLog

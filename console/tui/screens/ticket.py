@@ -23,8 +23,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from console.domain.side import Side
-from console.domain.units import COUNT_PER_CONTRACT, PRICE_MAX, UnitError, format_count, format_price, parse_count, \
-    parse_price
+from console.domain.units import (
+    COUNT_PER_CONTRACT,
+    PRICE_MAX,
+    UnitError,
+    format_count,
+    format_price,
+    parse_count,
+    parse_price,
+)
 from console.engine.control import CheckOrder, DeskSnapshot, OrderChecked, PlaceOrder
 from console.tui import format as fmt
 

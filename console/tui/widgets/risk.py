@@ -26,7 +26,7 @@ SPARK_EVERY_S = 1.0
 WARN_FRACTION = 0.8
 
 
-def meter_value(value: int | float, unit: str) -> str:
+def meter_value(value: float, unit: str) -> str:
     """One number in its unit's form; plain units (contracts, /min, orders) come without the unit."""
     if unit == "$":
         sign = "-" if value < 0 else ""

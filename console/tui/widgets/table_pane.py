@@ -17,8 +17,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from console.tui.widgets.cursor_table import CursorTable
-from console.tui.widgets.cursor_table import Col, RowSpec
+from console.tui.widgets.cursor_table import Col, CursorTable, RowSpec
 
 
 class TablePane(Vertical):

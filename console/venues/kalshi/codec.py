@@ -28,8 +28,19 @@ from console.venues.kalshi import codec_ws as ws
 from console.venues.kalshi.wire import decode, decoder, missing_fields, required_fields
 
 __all__ = [
-    "DecodeError", "rest", "ws", "decode_rest", "decode_ws", "book_snapshot", "book_delta", "rest_book",
-    "missing_fields", "required_fields", "VENUE", "encode_json", "peek_sid_seq",
+    "VENUE",
+    "DecodeError",
+    "book_delta",
+    "book_snapshot",
+    "decode_rest",
+    "decode_ws",
+    "encode_json",
+    "missing_fields",
+    "peek_sid_seq",
+    "required_fields",
+    "rest",
+    "rest_book",
+    "ws",
 ]
 
 VENUE = "kalshi"
@@ -55,7 +66,7 @@ def peek_sid_seq(frame: bytes | str) -> tuple[int | None, int | None]:
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None, None
     sid, seq = raw.get("sid"), raw.get("seq")
-    ok = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    ok = lambda v: isinstance(v, int) and not isinstance(v, bool)
     return (sid if ok(sid) else None), (seq if ok(seq) else None)
 
 

@@ -231,7 +231,7 @@ class KalshiWs:
                 reason = f"handshake refused: HTTP {status}{hint}"
             except (OSError, TimeoutError, websockets.WebSocketException, VenueError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
-            except Exception as exc:  # noqa: BLE001 - a bug (e.g. in the sink) must not end the feed for good
+            except Exception as exc:
                 log.exception("kalshi ws: unexpected error; reconnecting")
                 reason = f"unexpected {type(exc).__name__}: {exc}"
             finally:

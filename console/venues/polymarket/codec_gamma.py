@@ -93,7 +93,7 @@ def _iso_ms(text: str) -> int:
     except ValueError:
         raise ValueError(f"date {text!r} is not ISO 8601") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp() * 1000)
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import msgspec
 
-from console.venues.kalshi.ws_events import FeedConnected, FeedDecodeError, FeedDisconnected
+from console.venues.kalshi.ws_events import (
+    FeedConnected,
+    FeedDecodeError,
+    FeedDisconnected,
+)
 
 __all__ = ["BookHashMismatch", "FeedConnected", "FeedDecodeError", "FeedDisconnected", "StaleBook", "TokenMeta"]
 
