@@ -102,7 +102,13 @@ class Engine:
         if self.paper:
             from console.venues.paper import PaperRest
 
-            return PaperRest(rest, self.kernel.post)
+            markets = self.kernel.desk.markets  # read-only here; a market's meta is replaced, never mutated
+
+            def fees(ticker: str):
+                meta = markets.get(ticker)
+                return meta.fees if meta is not None else None
+
+            return PaperRest(rest, self.kernel.post, fees=fees)
         return rest
 
     def _make_ws(self, sink):

@@ -114,7 +114,7 @@ class PaperRest:
     """The REST client with order writes and account reads answered by the paper account."""
 
     def __init__(self, rest: Any, post: Callable[[object], None], *, clock_ms: Callable[[], int] | None = None,
-                 fees: Callable[[str], KalshiFees] | None = None) -> None:
+                 fees: Callable[[str], KalshiFees | None] | None = None) -> None:
         self._rest = rest
         self.post = post
         self.books = PaperBooks()
@@ -123,9 +123,15 @@ class PaperRest:
         self.positions: dict[str, Position] = {}
         self.cash_delta = 0
         self.clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self.fees = fees or (lambda _ticker: _FEES)
+        self._fees = fees or (lambda _ticker: None)
+        self.settlements: list[r.Settlement] = []
+        self._determined: dict[str, tuple[str, int]] = {}  # ticker -> (result, YES value in pips)
         self._trades = itertools.count(1)
         self.portfolio_lag_margin_ms = 0
+
+    def fees(self, ticker: str) -> KalshiFees:
+        """The market's own fee schedule (from the engine's market data); Kalshi's default until known."""
+        return self._fees(ticker) or _FEES
 
     def __getattr__(self, name: str) -> Any:  # every read the paper account does not answer
         return getattr(self._rest, name)
@@ -234,6 +240,12 @@ class PaperRest:
             if min_ts is None or (f.ts or 0) >= min_ts:
                 yield f
 
+    async def iter_settlements(self, *, min_ts: int | None = None, **_: Any):
+        """The paper account's own settlements (never the real account's)."""
+        for s in list(self.settlements):
+            if min_ts is None or s.settled_time.timestamp() >= min_ts:
+                yield s
+
     async def iter_positions(self, **_: Any):
         for ticker, p in list(self.positions.items()):
             yield r.MarketPosition(ticker=ticker, position=p.position, market_exposure=p.cost_basis,
@@ -248,6 +260,36 @@ class PaperRest:
                 o.ahead = min(o.ahead, size)
         elif isinstance(event, w.TradeMsg):
             self._on_trade(event.msg)
+        elif isinstance(event, w.MarketLifecycle):
+            self._on_lifecycle(event.msg)
+
+    def _on_lifecycle(self, body: w.MarketLifecycleBody) -> None:
+        """The real market resolved: the paper position is paid as the venue pays a real one."""
+        ticker = body.market_ticker
+        if body.event_type in ("determined", "amended"):
+            value = body.settlement_value if body.settlement_value is not None else \
+                {"yes": 10_000, "no": 0}.get(body.result or "")
+            if value is not None:
+                self._determined[ticker] = (body.result or "", value)
+            return
+        if body.event_type != "settled" or ticker not in self._determined:
+            return
+        result, value = self._determined.pop(ticker)
+        for o in self._resting(ticker, Side.BID) + self._resting(ticker, Side.ASK):
+            o.status = "canceled"
+            self._announce(o)
+        position = self.positions.get(ticker)
+        if position is None or not position.position:
+            return
+        held, cost = position.position, position.cost_basis
+        payout = held * value if held > 0 else -held * (10_000 - value)
+        position.settle(value)
+        self.cash_delta += payout
+        self.settlements.append(r.Settlement(
+            ticker=ticker, market_result=result, yes_count=max(0, held), no_count=max(0, -held),
+            yes_total_cost=cost if held > 0 else 0, no_total_cost=cost if held < 0 else 0,
+            revenue_cents=payout // 10_000, settled_time=datetime.fromtimestamp(self.clock_ms() / 1000, UTC),
+            fee_cost=0, value_cents=value // 100))
 
     def _resting(self, ticker: str, side: Side, price: int | None = None) -> list[_PaperOrder]:
         return [o for o in self.orders.values() if o.status == "resting" and o.spec.ticker == ticker

@@ -109,3 +109,40 @@ def test_engine_in_paper_mode_never_sends_an_order_to_the_exchange(sim, tmp_path
         assert book.asks == ((4800, 300),)  # the live book is untouched
     finally:
         eng.stop("leave")
+
+
+def lifecycle(event_type: str, result: str | None = None) -> w.MarketLifecycle:
+    return w.MarketLifecycle(sid=3, msg=w.MarketLifecycleBody(market_ticker=T, event_type=event_type, result=result))
+
+
+def test_paper_positions_settle_when_the_real_market_does_and_only_the_paper_account_is_read() -> None:
+    """NO side held: a 'no' result pays $1 a NO contract into the paper cash; the settlement is the paper
+    account's own record (the real account's settlements are never read in paper mode)."""
+    from fractions import Fraction
+
+    from console.domain.fees import FeeType, KalshiFees
+
+    cheap = KalshiFees(FeeType.QUADRATIC, Fraction(1, 2))
+    posted: list = []
+    account = PaperRest(None, posted.append, clock_ms=lambda: 1_000_000, fees=lambda t: cheap if t == T else None)
+    account.on_feed(BookSnapshot("kalshi", T, bids=((4800, 500),), asks=((5100, 200),)))
+    run(account.create_order(OrderSpec(ticker=T, side=Side.ASK, price=4800, count=300,
+                                       time_in_force="immediate_or_cancel")))  # buys 3 NO at 0.52
+    [fill] = [m.msg for m in posted if isinstance(m, w.FillMsg)]
+    assert fill.fee_cost == cheap.trade_fee(4800, 300, maker=False)  # the market's own schedule, not the default
+    assert fill.fee_cost < KalshiFees().trade_fee(4800, 300, maker=False)
+    cash_after_buy = account.cash_delta
+    assert cash_after_buy == -(5200 * 300 + fill.fee_cost)
+    account.on_feed(lifecycle("determined", "no"))
+    assert account.positions[T].position == -300  # determined is not paid yet
+    account.on_feed(lifecycle("settled"))
+    assert account.positions[T].position == 0
+    assert account.cash_delta - cash_after_buy == 300 * 10_000  # $3.00 for 3 NO contracts
+    [s] = run(_collect(account.iter_settlements(min_ts=0)))
+    assert (s.market_result, s.yes_count, s.no_count, s.no_total_cost, s.value_cents) == ("no", 0, 300, 5200 * 300, 0)
+    account.on_feed(lifecycle("settled"))  # a repeated message pays nothing twice
+    assert account.cash_delta - cash_after_buy == 300 * 10_000 and len(account.settlements) == 1
+
+
+async def _collect(it) -> list:
+    return [x async for x in it]
